@@ -1,0 +1,368 @@
+"""Experiment configuration: frozen dataclasses and a stable content hash.
+
+An :class:`Experiment` says everything needed to reproduce a sweep: the data set, the model,
+the optimizer, the grid of (λ, η, seed) members, how long each member trains and how often it
+is evaluated. Configs are immutable; variants are made with :func:`dataclasses.replace`.
+
+Conventions (paper §2): the L2 term is ½·λ·‖θ‖² added to the loss, so its gradient is λθ
+(coupled L2, applied before momentum). ``l2`` is λ and ``learning_rate`` is η, as in Optax.
+Time ``t`` counts SGD steps; the scaling variable is λ·η·t.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+DATASETS = ("mnist1d", "digits", "mnist", "fashion_mnist", "cifar10")
+MODELS = ("mlp", "cnn", "wrn")
+PARAMETERIZATIONS = ("standard", "ntk")
+LOSSES = ("cross_entropy", "mse")
+SCHEDULES = ("constant", "step", "cosine")
+SCALES = ("ci", "cpu", "paper")
+
+
+def _fail(owner: str, name: str, value: Any, why: str) -> None:
+    raise ValueError(f"{owner}.{name}={value!r}: {why}")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which data set, and how much of it.
+
+    Attributes:
+      name: one of ``DATASETS``. ``mnist1d`` and ``digits`` are generated locally; the others
+        come from TensorFlow Datasets and need a ``data_dir`` holding them (or Colab).
+      num_train: keep the first ``num_train`` training examples (``None``: all).
+      num_test: keep the first ``num_test`` test examples (``None``: all).
+      data_dir: TFDS data directory (ignored for the local data sets).
+      augment: flip, pad-and-crop and mixup as in the authors' CIFAR-10 code (images only).
+    """
+
+    name: str = "mnist1d"
+    num_train: int | None = None
+    num_test: int | None = None
+    data_dir: str | None = None
+    augment: bool = False
+
+    def __post_init__(self) -> None:
+        if self.name not in DATASETS:
+            _fail("data", "name", self.name, f"unknown data set; use one of {DATASETS}")
+        for f in ("num_train", "num_test"):
+            v = getattr(self, f)
+            if v is not None and (not isinstance(v, int) or v <= 0):
+                _fail("data", f, v, "must be a positive integer or None")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network.
+
+    Attributes:
+      kind: ``mlp``, ``cnn`` or ``wrn`` (the authors' pre-activation Wide ResNet).
+      width: hidden units (MLP), channels of the first stage (CNN), or the widening factor (WRN).
+      depth: hidden layers (MLP), convolution layers (CNN), or total depth 6n+4 (WRN, e.g. 28).
+      use_bias: biases on or off (off makes a ReLU MLP homogeneous in its parameters).
+      parameterization: ``standard`` (weights ~ N(0, 1/fan_in)) or ``ntk`` (weights ~ N(0, 1),
+        pre-activations scaled by 1/√fan_in).
+      batch_norm: batch norm on batch statistics (CNN; the WRN always has it).
+      activation: ``relu`` (the only one the homogeneity arguments cover) or ``tanh``.
+    """
+
+    kind: str = "mlp"
+    width: int = 256
+    depth: int = 2
+    use_bias: bool = True
+    parameterization: str = "standard"
+    batch_norm: bool = False
+    activation: str = "relu"
+
+    def __post_init__(self) -> None:
+        if self.kind not in MODELS:
+            _fail("model", "kind", self.kind, f"unknown model; use one of {MODELS}")
+        if self.parameterization not in PARAMETERIZATIONS:
+            _fail("model", "parameterization", self.parameterization, f"use {PARAMETERIZATIONS}")
+        if not isinstance(self.width, int) or self.width <= 0:
+            _fail("model", "width", self.width, "must be a positive integer")
+        if not isinstance(self.depth, int) or self.depth <= 0:
+            _fail("model", "depth", self.depth, "must be a positive integer")
+        if self.kind == "wrn" and (self.depth - 4) % 6 != 0:
+            _fail("model", "depth", self.depth, "a Wide ResNet has depth 6n+4 (e.g. 16, 28)")
+        if self.activation not in ("relu", "tanh"):
+            _fail("model", "activation", self.activation, "use 'relu' or 'tanh'")
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """SGD with optional heavy-ball momentum, on loss + ½·λ·‖θ‖².
+
+    Attributes:
+      momentum: heavy-ball coefficient μ (0: plain SGD).
+      batch_size: examples per step.
+      loss: ``cross_entropy`` (mean over the batch) or ``mse`` (½‖f − y‖² summed over classes,
+        mean over the batch).
+      schedule: learning-rate schedule: ``constant``, ``step`` (×``step_factor`` at the
+        fractions ``step_boundaries`` of the member's duration) or ``cosine`` (to 0).
+    """
+
+    momentum: float = 0.0
+    batch_size: int = 128
+    loss: str = "cross_entropy"
+    schedule: str = "constant"
+    step_boundaries: tuple[float, ...] = (0.3, 0.6, 0.9)
+    step_factor: float = 0.2
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.momentum < 1.0:
+            _fail("optimizer", "momentum", self.momentum, "must be in [0, 1)")
+        if not isinstance(self.batch_size, int) or self.batch_size <= 0:
+            _fail("optimizer", "batch_size", self.batch_size, "must be a positive integer")
+        if self.loss not in LOSSES:
+            _fail("optimizer", "loss", self.loss, f"use one of {LOSSES}")
+        if self.schedule not in SCHEDULES:
+            _fail("optimizer", "schedule", self.schedule, f"use one of {SCHEDULES}")
+
+
+@dataclass(frozen=True)
+class AutoL2Config:
+    """The authors' AutoL2 rule (see :mod:`l2lib.autol2`); every constant is theirs by default.
+
+    Attributes:
+      every: measure the bare training loss and batch accuracy every ``every`` steps.
+      factor: divide λ by this at a decay.
+      refractory: after a decay, wait ``refractory / λ`` steps (``refractory_units='l2_steps'``,
+        the authors' rule) or until λ·η·(t − t_decay) ≥ ``refractory``
+        (``refractory_units='l2_eta_t'``).
+      patience: a metric "has not improved" when it did not beat its best in this many of the
+        latest measurements.
+      min_measurements: no decay before more than this many measurements.
+    """
+
+    every: int = 10
+    factor: float = 10.0
+    refractory: float = 0.1
+    refractory_units: str = "l2_steps"
+    patience: int = 2
+    min_measurements: int = 2
+
+    def __post_init__(self) -> None:
+        if self.every <= 0:
+            _fail("autol2", "every", self.every, "must be positive")
+        if self.factor <= 1.0:
+            _fail("autol2", "factor", self.factor, "must be > 1")
+        if self.refractory_units not in ("l2_steps", "l2_eta_t"):
+            _fail("autol2", "refractory_units", self.refractory_units, "use l2_steps or l2_eta_t")
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    """The members of a sweep: the product l2 × learning_rate × seeds.
+
+    Members are ordered with the seed varying fastest, then η, then λ (``itertools.product``
+    order of ``(l2, learning_rate, seeds)``).
+    """
+
+    l2: tuple[float, ...] = (1e-3,)
+    learning_rate: tuple[float, ...] = (0.1,)
+    seeds: tuple[int, ...] = (0,)
+
+    def __post_init__(self) -> None:
+        for name in ("l2", "learning_rate", "seeds"):
+            v = getattr(self, name)
+            if not isinstance(v, tuple) or len(v) == 0:
+                _fail("grid", name, v, "must be a non-empty tuple")
+        for v in self.l2:
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                _fail("grid", "l2", v, "every λ must be finite and ≥ 0")
+        for v in self.learning_rate:
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                _fail("grid", "learning_rate", v, "every η must be finite and > 0")
+
+    def members(self) -> list[tuple[float, float, int]]:
+        """All (λ, η, seed) triples in member order."""
+        return list(itertools.product(self.l2, self.learning_rate, self.seeds))
+
+    @property
+    def size(self) -> int:
+        return len(self.l2) * len(self.learning_rate) * len(self.seeds)
+
+
+@dataclass(frozen=True)
+class DurationConfig:
+    """How long each member trains.
+
+    Exactly one of ``num_steps`` (a fixed budget for every member) and ``horizon`` (each member
+    trains until its own λ·η·t reaches ``horizon``) is set. ``max_steps`` caps every member
+    (members with λ = 0 under a horizon run exactly ``max_steps``); ``min_steps`` is a floor.
+    """
+
+    num_steps: int | None = 1000
+    horizon: float | None = None
+    max_steps: int = 100_000
+    min_steps: int = 0
+
+    def __post_init__(self) -> None:
+        if (self.num_steps is None) == (self.horizon is None):
+            _fail("duration", "num_steps", self.num_steps, "set exactly one of num_steps, horizon")
+        if self.num_steps is not None and (not isinstance(self.num_steps, int) or self.num_steps <= 0):
+            _fail("duration", "num_steps", self.num_steps, "must be a positive integer")
+        if self.horizon is not None and not (math.isfinite(self.horizon) and self.horizon > 0):
+            _fail("duration", "horizon", self.horizon, "must be finite and > 0")
+        if self.max_steps <= 0:
+            _fail("duration", "max_steps", self.max_steps, "must be positive")
+
+    def steps_for(self, l2: float, learning_rate: float) -> int:
+        """The number of steps one member trains."""
+        if self.num_steps is not None:
+            n = self.num_steps
+        elif l2 == 0:
+            n = self.max_steps
+        else:
+            n = math.ceil(self.horizon / (l2 * learning_rate))
+        return int(min(max(n, self.min_steps, 1), self.max_steps))
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A whole sweep. ``hash()`` is its content address in the results store.
+
+    Attributes:
+      name: the experiment's name (see :mod:`l2lib.experiments`).
+      scale: ``ci``, ``cpu`` or ``paper`` (see ``shared/design.md``).
+      eval_every: record metrics every ``eval_every`` steps; every member's duration is rounded
+        up to a multiple of it, so each member ends on an evaluation.
+      eval_batch_size: test examples per forward pass at evaluation (batch norm uses the
+        statistics of these batches, as the authors' code does).
+      group_size: members compiled together; members of similar length are grouped.
+      autol2: if set, λ follows the AutoL2 rule starting from each member's grid λ.
+    """
+
+    name: str = "unnamed"
+    scale: str = "ci"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    grid: GridConfig = field(default_factory=GridConfig)
+    duration: DurationConfig = field(default_factory=DurationConfig)
+    eval_every: int = 50
+    eval_batch_size: int = 1000
+    group_size: int = 64
+    autol2: AutoL2Config | None = None
+
+    def __post_init__(self) -> None:
+        if self.scale not in SCALES:
+            _fail("experiment", "scale", self.scale, f"use one of {SCALES}")
+        if not isinstance(self.eval_every, int) or self.eval_every <= 0:
+            _fail("experiment", "eval_every", self.eval_every, "must be a positive integer")
+        if not isinstance(self.eval_batch_size, int) or self.eval_batch_size <= 0:
+            _fail("experiment", "eval_batch_size", self.eval_batch_size, "must be positive")
+        if not isinstance(self.group_size, int) or self.group_size <= 0:
+            _fail("experiment", "group_size", self.group_size, "must be a positive integer")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Experiment:
+        """Inverse of :meth:`to_dict` (lists become tuples again)."""
+        subs = {
+            "data": DataConfig,
+            "model": ModelConfig,
+            "optimizer": OptimizerConfig,
+            "grid": GridConfig,
+            "duration": DurationConfig,
+            "autol2": AutoL2Config,
+        }
+        kw = {}
+        for k, v in d.items():
+            if k in subs and v is not None:
+                v = subs[k](**{kk: _tuplify(vv) for kk, vv in v.items()})
+            kw[k] = v
+        return cls(**kw)
+
+    def hash(self) -> str:
+        """A stable content hash: same config → same hash across processes and machines.
+
+        ``data.data_dir`` is where data lives, not what it is, so it is left out.
+        """
+        d = self.to_dict()
+        d["data"] = {k: v for k, v in d["data"].items() if k != "data_dir"}
+        text = json.dumps(d, sort_keys=True, separators=(",", ":"), default=_canon)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def members(self) -> list[tuple[float, float, int]]:
+        return self.grid.members()
+
+    def steps_per_member(self) -> list[int]:
+        """Steps each member trains, rounded up to a multiple of ``eval_every``."""
+        k = self.eval_every
+        return [-(-self.duration.steps_for(l2, lr) // k) * k for l2, lr, _ in self.members()]
+
+    @property
+    def num_evals(self) -> int:
+        """Evaluations of the longest member (the length E of every recorded curve)."""
+        return max(self.steps_per_member()) // self.eval_every
+
+
+def _tuplify(v: Any) -> Any:
+    return tuple(v) if isinstance(v, list) else v
+
+
+def _canon(v: Any) -> Any:
+    if isinstance(v, float):
+        return repr(v)
+    raise TypeError(f"cannot hash {type(v).__name__}")
+
+
+# Named constructors per scale: the base configs that experiments specialise.
+
+
+def ci(**overrides: Any) -> Experiment:
+    """A tiny experiment that trains in seconds (tests)."""
+    base = Experiment(
+        name="ci",
+        scale="ci",
+        data=DataConfig(name="mnist1d", num_train=512, num_test=256),
+        model=ModelConfig(kind="mlp", width=32, depth=2),
+        optimizer=OptimizerConfig(batch_size=32),
+        grid=GridConfig(l2=(1e-2, 1e-3), learning_rate=(0.1,), seeds=(0,)),
+        duration=DurationConfig(num_steps=40),
+        eval_every=10,
+    )
+    return dataclasses.replace(base, **overrides)
+
+
+def cpu(**overrides: Any) -> Experiment:
+    """The scale the book's cached runs use: an MLP on MNIST-1D, minutes on 2 cores."""
+    base = Experiment(
+        name="cpu",
+        scale="cpu",
+        data=DataConfig(name="mnist1d"),
+        model=ModelConfig(kind="mlp", width=256, depth=2),
+        optimizer=OptimizerConfig(batch_size=128),
+        grid=GridConfig(l2=(1e-3,), learning_rate=(0.1,), seeds=(0,)),
+        duration=DurationConfig(num_steps=5000),
+        eval_every=50,
+    )
+    return dataclasses.replace(base, **overrides)
+
+
+def paper(**overrides: Any) -> Experiment:
+    """The authors' WRN-28-10 on CIFAR-10 (their code's hyper-parameters; needs a GPU + TFDS)."""
+    base = Experiment(
+        name="paper",
+        scale="paper",
+        data=DataConfig(name="cifar10", augment=True),
+        model=ModelConfig(kind="wrn", width=10, depth=28, use_bias=True, batch_norm=True),
+        optimizer=OptimizerConfig(momentum=0.9, batch_size=128),
+        grid=GridConfig(l2=(5e-4,), learning_rate=(0.2,), seeds=(0,)),
+        duration=DurationConfig(num_steps=200 * 390),
+        eval_every=100,
+        group_size=1,
+    )
+    return dataclasses.replace(base, **overrides)
