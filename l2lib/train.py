@@ -144,10 +144,9 @@ def _program(cfg: Experiment, input_shape: tuple[int, ...], num_classes: int) ->
             autol2=a2,
         )
 
-    def objective(params, l2, xb, yb):
+    def bare_loss(params, xb, yb):
         logits = apply(params, xb)
-        bare = data_loss(opt.loss, logits, yb, num_classes)
-        return bare + 0.5 * l2 * sq_norm(params), (bare, logits)
+        return data_loss(opt.loss, logits, yb, num_classes), logits
 
     def sgd_step(m: MemberState, x_train, y_train):
         n = x_train.shape[0]
@@ -157,28 +156,30 @@ def _program(cfg: Experiment, input_shape: tuple[int, ...], num_classes: int) ->
         idx = jax.lax.dynamic_slice(perm, (pos * opt.batch_size,), (opt.batch_size,))
         xb, yb = x_train[idx], y_train[idx]
         lr_t = lr_at(cfg, m.learning_rate, m.step, m.end_step)
-        grads, (bare, logits) = jax.grad(objective, has_aux=True)(m.params, m.l2, xb, yb)
+        (bare, logits), g_bare = jax.value_and_grad(bare_loss, has_aux=True)(m.params, xb, yb)
+        acc = jnp.mean((jnp.argmax(logits, -1) == yb).astype(jnp.float32))
+        active = (m.step < m.end_step) & (m.diverged_step < 0)
+        l2, a2 = m.l2, m.autol2
+        if cfg.autol2 is not None:
+            # The authors measure θ_i on the batch of update i, then (maybe) decay λ, and
+            # update i already uses the new λ.
+            a2 = autol2_lib.update(m.autol2, m.step, bare, acc, lr_t, cfg.autol2)
+            l2 = a2.l2
+        # ∇(L + ½λ‖θ‖²) = ∇L + λθ, added before momentum (coupled L2).
+        grads = jax.tree.map(lambda g, p: g + l2 * p, g_bare, m.params)
         velocity = jax.tree.map(lambda v, g: mu * v + g, m.velocity, grads)
         params = jax.tree.map(lambda p, v: p - lr_t * v, m.params, velocity)
-        acc = jnp.mean((jnp.argmax(logits, -1) == yb).astype(jnp.float32))
         finite = jnp.isfinite(bare) & jnp.all(
             jnp.stack([jnp.all(jnp.isfinite(p)) for p in jax.tree.leaves(params)])
         )
-        active = (m.step < m.end_step) & (m.diverged_step < 0)
         ok = active & finite
-        new_step = m.step + 1
-        l2, a2 = m.l2, m.autol2
-        if cfg.autol2 is not None:
-            a2_new = autol2_lib.update(m.autol2, new_step, bare, acc, lr_t, cfg.autol2)
-            a2 = _tree_where(ok, a2_new, m.autol2)
-            l2 = jnp.where(ok, a2_new.l2, m.l2)
         m_new = m._replace(
             params=_tree_where(ok, params, m.params),
             velocity=_tree_where(ok, velocity, m.velocity),
-            step=jnp.where(ok, new_step, m.step),
+            step=jnp.where(ok, m.step + 1, m.step),
             diverged_step=jnp.where(active & ~finite, m.step, m.diverged_step),
-            l2=l2,
-            autol2=a2,
+            l2=jnp.where(ok, l2, m.l2),
+            autol2=_tree_where(ok, a2, m.autol2),
         )
         return m_new, (bare, acc, lr_t)
 

@@ -1,0 +1,106 @@
+"""Benchmark of the grid engine (not a test): prints ratios measured side by side in one run.
+
+1. Model FLOP/s of a grid sweep of the CPU-scale MLP on MNIST-1D, as a fraction of the dense
+   float32 matmul FLOP/s measured in the same process (goal on CPU: ≥ 0.7).
+2. Member-steps/s of the vmapped grid vs the same members trained one after another
+   (goal on a GPU: ≥ 10×; on a CPU, which is compute-bound, expect ≈ 1×).
+3. Steps spent when members run to a λ·η·t horizon (grouped by length) vs a fixed budget long
+   enough for every member, against the lower bound Σ t*ᵢ (from the cached chapter-1 sweep).
+
+Usage: ``python bench/sweep.py [--members 8] [--steps 600]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from l2lib import analysis, data, experiments, models, store, train
+from l2lib import config as C
+
+
+def matmul_flops(n: int = 1024, reps: int = 20) -> float:
+    a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
+    b = jax.random.normal(jax.random.PRNGKey(1), (n, n), jnp.float32)
+
+    @jax.jit
+    def f(a, b):
+        def body(c, _):
+            return c @ b * (1.0 / n), None
+
+        return jax.lax.scan(body, a, None, length=reps)[0]
+
+    f(a, b).block_until_ready()
+    best = np.inf
+    for _ in range(3):
+        t = time.perf_counter()
+        f(a, b).block_until_ready()
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 * reps / best
+
+
+def time_sweep(cfg: C.Experiment, ds) -> float:
+    """Seconds for training every member (after a warm-up compile of the same shapes)."""
+    for g in train.plan_groups(cfg):
+        tr = train.GridTrainer(cfg, g, ds)
+        tr.run_chunk()  # compile
+    t = time.perf_counter()
+    train.train_grid(cfg, ds)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--members", type=int, default=8)
+    ap.add_argument("--steps", type=int, default=600)
+    args = ap.parse_args()
+    dev = jax.devices()[0]
+    print(f"device: {dev.platform} {dev.device_kind}  jax {jax.__version__}")
+
+    base = experiments.get("timescale_mlp", "cpu")
+    ds = data.load(base.data)
+    lrs = tuple(np.geomspace(0.05, 0.2, args.members).round(4).tolist())
+    cfg = dataclasses.replace(
+        base,
+        grid=C.GridConfig(l2=(1e-3,), learning_rate=lrs, seeds=(0,)),
+        duration=C.DurationConfig(num_steps=args.steps),
+        eval_every=args.steps // 2,
+        group_size=args.members,
+    )
+    peak = matmul_flops()
+    secs = time_sweep(cfg, ds)
+    fwd = models.flops_per_example(cfg.model, ds.x_train.shape[1:], ds.num_classes)
+    member_steps = args.members * args.steps
+    model_flops = 3 * fwd * cfg.optimizer.batch_size * member_steps / secs
+    print(f"dense matmul:          {peak / 1e9:8.1f} GFLOP/s")
+    print(f"grid sweep (vmapped):  {model_flops / 1e9:8.1f} GFLOP/s  ({member_steps / secs:.0f} member-steps/s)")
+    print(f"  fraction of matmul:  {model_flops / peak:8.2f}   (goal on CPU >= 0.7)")
+
+    seq = dataclasses.replace(cfg, group_size=1)
+    secs_seq = time_sweep(seq, ds)
+    print(f"one after another:     {member_steps / secs_seq:8.0f} member-steps/s")
+    print(f"  vmapped / sequential:{secs_seq / secs:8.2f}x   (goal on GPU >= 10x)")
+
+    full = experiments.get("timescale_mlp", "cpu")
+    st = store.Store()
+    if st.exists(full):
+        res = st.load(full).arrays
+        pk = analysis.peaks(res)
+        steps = np.array(full.steps_per_member())
+        lower = np.nansum(pk.t_star)
+        horizon = sum(len(g) * steps[g].max() for g in train.plan_groups(full))
+        fixed = len(steps) * steps.max()
+        print(f"steps, {full.name} ({len(steps)} members): lower bound sum t* = {lower:.3g}")
+        print(f"  horizon λ·η·t = {full.duration.horizon} (grouped): {horizon:.3g}  = {horizon / lower:.2f}x bound")
+        print(f"  fixed budget for all:                 {fixed:.3g}  = {fixed / lower:.2f}x bound")
+    else:
+        print("steps vs Σ t*: no cached timescale_mlp run; run `python -m l2lib sweep timescale_mlp --scale cpu`")
+
+
+if __name__ == "__main__":
+    main()
