@@ -1,5 +1,7 @@
 # The two commands: `make book` and `make test`. Both create .venv when it is missing and
 # install the project into it (re-installing only when pyproject.toml changes).
+SHELL  := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.l2lib-installed
@@ -11,13 +13,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[book,test]'
 	@touch $@
 
-_vendor/.complete: $(STAMP) book/vendor.sh
+_vendor/.stamp: $(STAMP) book/vendor.sh
 	PYTHON=$(PY) bash book/vendor.sh
+	@touch $@
 
 # Chapters read book/runs/ and never train: L2LIB_FORBID_TRAINING makes any training step
 # during the build an error, so a build that needs a missing run fails instead of training.
-book: $(STAMP) _vendor/.complete
-	L2LIB_FORBID_TRAINING=1 $(VENV)/bin/jupyter-book build . --keep-going
+# --all so that -W sees the warnings of unchanged pages too; the log is checked by the tests.
+book: $(STAMP) _vendor/.stamp
+	@mkdir -p _build
+	L2BOOK_BUILD=1 L2LIB_FORBID_TRAINING=1 $(VENV)/bin/jupyter-book build . --all --warningiserror --keep-going 2>&1 | tee _build/book-build.log
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -78,7 +78,9 @@ def main() -> None:
     member_steps = args.members * args.steps
     model_flops = 3 * fwd * cfg.optimizer.batch_size * member_steps / secs
     print(f"dense matmul:          {peak / 1e9:8.1f} GFLOP/s")
-    print(f"grid sweep (vmapped):  {model_flops / 1e9:8.1f} GFLOP/s  ({member_steps / secs:.0f} member-steps/s)")
+    print(
+        f"grid sweep (vmapped):  {model_flops / 1e9:8.1f} GFLOP/s  ({member_steps / secs:.0f} member-steps/s)"
+    )
     print(f"  fraction of matmul:  {model_flops / peak:8.2f}   (goal on CPU >= 0.7)")
 
     seq = dataclasses.replace(cfg, group_size=1)
@@ -96,10 +98,14 @@ def main() -> None:
         horizon = sum(len(g) * steps[g].max() for g in train.plan_groups(full))
         fixed = len(steps) * steps.max()
         print(f"steps, {full.name} ({len(steps)} members): lower bound sum t* = {lower:.3g}")
-        print(f"  horizon λ·η·t = {full.duration.horizon} (grouped): {horizon:.3g}  = {horizon / lower:.2f}x bound")
+        print(
+            f"  horizon λ·η·t = {full.duration.horizon} (grouped): {horizon:.3g}  = {horizon / lower:.2f}x bound"
+        )
         print(f"  fixed budget for all:                 {fixed:.3g}  = {fixed / lower:.2f}x bound")
     else:
-        print("steps vs Σ t*: no cached timescale_mlp run; run `python -m l2lib sweep timescale_mlp --scale cpu`")
+        print(
+            "steps vs Σ t*: no cached timescale_mlp run; run `python -m l2lib sweep timescale_mlp --scale cpu`"
+        )
 
 
 if __name__ == "__main__":

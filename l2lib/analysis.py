@@ -117,7 +117,9 @@ class Collapse(NamedTuple):
     ratio: float  # spread_scaled / spread_steps (0: perfect collapse; 1: none)
 
 
-def collapse(l2: np.ndarray, learning_rate: np.ndarray, t_star: np.ndarray, mask: np.ndarray) -> Collapse:
+def collapse(
+    l2: np.ndarray, learning_rate: np.ndarray, t_star: np.ndarray, mask: np.ndarray
+) -> Collapse:
     """The collapse of the peaks in λ·η·t (paper Fig. 2b): spreads of log t* and log λη t*."""
     used = np.asarray(mask, bool)
     lt = np.log10(np.asarray(t_star, np.float64)[used])

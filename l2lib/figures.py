@@ -35,7 +35,9 @@ def show(fig: go.Figure):
     if os.environ.get("L2BOOK_BUILD"):
         from IPython.display import HTML
 
-        return HTML(fig.to_html(include_plotlyjs=False, full_html=False, config={"responsive": True}))
+        return HTML(
+            fig.to_html(include_plotlyjs=False, full_html=False, config={"responsive": True})
+        )
     return fig
 
 
@@ -72,13 +74,33 @@ def add_member_sliders(
         return [1.0 if (t is None or sel is None or t == sel) else FAINT for t in trace_lr]
 
     l2_steps = [dict(method="restyle", label="all", args=[{"visible": vis(None)}])]
-    l2_steps += [dict(method="restyle", label=_fmt(v), args=[{"visible": vis(v)}]) for v in l2_values]
+    l2_steps += [
+        dict(method="restyle", label=_fmt(v), args=[{"visible": vis(v)}]) for v in l2_values
+    ]
     lr_steps = [dict(method="restyle", label="all", args=[{"opacity": opa(None)}])]
-    lr_steps += [dict(method="restyle", label=_fmt(v), args=[{"opacity": opa(v)}]) for v in lr_values]
+    lr_steps += [
+        dict(method="restyle", label=_fmt(v), args=[{"opacity": opa(v)}]) for v in lr_values
+    ]
     fig.update_layout(
         sliders=[
-            dict(active=0, steps=l2_steps, currentvalue=dict(prefix="λ = "), x=0.0, len=0.48, y=y, pad=dict(t=10)),
-            dict(active=0, steps=lr_steps, currentvalue=dict(prefix="η = "), x=0.52, len=0.48, y=y, pad=dict(t=10)),
+            dict(
+                active=0,
+                steps=l2_steps,
+                currentvalue=dict(prefix="λ = "),
+                x=0.0,
+                len=0.48,
+                y=y,
+                pad=dict(t=10),
+            ),
+            dict(
+                active=0,
+                steps=lr_steps,
+                currentvalue=dict(prefix="η = "),
+                x=0.52,
+                len=0.48,
+                y=y,
+                pad=dict(t=10),
+            ),
         ],
         margin=dict(b=150),
     )
@@ -113,11 +135,15 @@ def accuracy_curves(results: Arrays, title: str = "Test accuracy during training
                 hovertemplate=f"λ={_fmt(l2[i])} η={_fmt(lr[i])}<br>step %{{x}}<br>acc %{{y:.3f}}<extra></extra>",
             )
         )
-    fig.update_layout(title=title, xaxis=dict(title="step t", type="log"), yaxis=dict(title="test accuracy"))
+    fig.update_layout(
+        title=title, xaxis=dict(title="step t", type="log"), yaxis=dict(title="test accuracy")
+    )
     return add_member_sliders(fig, list(l2), list(lr), l2s, lrs)
 
 
-def timescale_fit(results: Arrays, fit: analysis.TimescaleFit, title: str = "t* against λη") -> go.Figure:
+def timescale_fit(
+    results: Arrays, fit: analysis.TimescaleFit, title: str = "t* against λη"
+) -> go.Figure:
     """t* against λη on log axes, per η, with the fitted line and the slope −1 line through c.
 
     Members left out of the fit (λ = 0, censored, or outside the declared fit range) are drawn
@@ -189,7 +215,9 @@ def timescale_fit(results: Arrays, fit: analysis.TimescaleFit, title: str = "t* 
         for v in lrs
     ]
     fig.update_layout(
-        sliders=[dict(active=0, steps=steps, currentvalue=dict(prefix="η = "), y=-0.18, pad=dict(t=10))],
+        sliders=[
+            dict(active=0, steps=steps, currentvalue=dict(prefix="η = "), y=-0.18, pad=dict(t=10))
+        ],
         margin=dict(b=150),
     )
     return fig
@@ -213,5 +241,9 @@ def collapse_curves(results: Arrays, title: str = "Accuracy against λ·η·t") 
                 hovertemplate=f"λ={_fmt(l2[i])} η={_fmt(lr[i])}<br>λητ %{{x:.3g}}<br>acc %{{y:.3f}}<extra></extra>",
             )
         )
-    fig.update_layout(title=title, xaxis=dict(title="λ·η·t", type="log"), yaxis=dict(title="test accuracy"))
-    return add_member_sliders(fig, [l2[i] for i in keep], [lr[i] for i in keep], [v for v in l2s if v > 0], lrs)
+    fig.update_layout(
+        title=title, xaxis=dict(title="λ·η·t", type="log"), yaxis=dict(title="test accuracy")
+    )
+    return add_member_sliders(
+        fig, [l2[i] for i in keep], [lr[i] for i in keep], [v for v in l2s if v > 0], lrs
+    )

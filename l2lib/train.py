@@ -254,7 +254,9 @@ class GridTrainer:
         all_members = cfg.members()
         bad = [i for i in members if not 0 <= i < len(all_members)]
         if bad:
-            raise ValueError(f"members: indices {bad} out of range for a grid of {len(all_members)}")
+            raise ValueError(
+                f"members: indices {bad} out of range for a grid of {len(all_members)}"
+            )
         self.cfg = cfg
         self.members = list(members)
         ds = dataset if dataset is not None else data_lib.load(cfg.data)
@@ -266,7 +268,9 @@ class GridTrainer:
         self.dataset_name = ds.name
         self._program = _program(cfg, tuple(ds.x_train.shape[1:]), int(ds.num_classes))
         self._train = (jnp.asarray(ds.x_train), jnp.asarray(ds.y_train))
-        self._test = tuple(jnp.asarray(a) for a in _pad_test(ds.x_test, ds.y_test, cfg.eval_batch_size))
+        self._test = tuple(
+            jnp.asarray(a) for a in _pad_test(ds.x_test, ds.y_test, cfg.eval_batch_size)
+        )
         triples = [all_members[i] for i in self.members]
         steps = cfg.steps_per_member()
         self.end_steps = np.array([steps[i] for i in self.members], np.int64)
@@ -278,7 +282,9 @@ class GridTrainer:
         )
         self.num_chunks = int(self.end_steps.max()) // cfg.eval_every
         self.chunks_done = 0
-        self._curves = {k: np.full((len(self.members), cfg.num_evals), np.nan, np.float32) for k in CURVE_KEYS}
+        self._curves = {
+            k: np.full((len(self.members), cfg.num_evals), np.nan, np.float32) for k in CURVE_KEYS
+        }
 
     @property
     def done(self) -> bool:
@@ -316,7 +322,9 @@ class GridTrainer:
         all_members = self.cfg.members()
         triples = [all_members[i] for i in self.members]
         out = {k: v.copy() for k, v in self._curves.items()}
-        out["eval_step"] = self.cfg.eval_every * np.arange(1, self.cfg.num_evals + 1, dtype=np.int64)
+        out["eval_step"] = self.cfg.eval_every * np.arange(
+            1, self.cfg.num_evals + 1, dtype=np.int64
+        )
         out["num_steps"] = np.asarray(self.state.step).astype(np.int64)
         out["diverged_step"] = np.asarray(self.state.diverged_step).astype(np.int64)
         out["member_l2"] = np.array([t[0] for t in triples], np.float64)

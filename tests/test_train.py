@@ -51,7 +51,7 @@ def test_grid_member_equals_the_member_trained_alone(ds):
 
 def _reference_optax(cfg: C.Experiment, ds, num_steps: int, momentum: float):
     """The same member trained by a plain loop with optax's add_decayed_weights + sgd."""
-    (l2, lr, seed), = cfg.members()
+    ((l2, lr, seed),) = cfg.members()
     init_key, data_key = jax.random.split(jax.random.PRNGKey(seed))
     model = models.build(cfg.model, ds.x_train.shape[1:], ds.num_classes, nnx.Rngs(params=init_key))
     graphdef, params = nnx.split(model)
@@ -126,7 +126,10 @@ def test_horizon_duration_ends_each_member_at_its_own_step(ds):
     out = train.train_grid(cfg, ds)
     assert list(out["num_steps"]) == [50, 250]
     assert out["test_accuracy"].shape == (2, 25)
-    assert np.isfinite(out["test_accuracy"][0, :5]).all() and np.isnan(out["test_accuracy"][0, 5:]).all()
+    assert (
+        np.isfinite(out["test_accuracy"][0, :5]).all()
+        and np.isnan(out["test_accuracy"][0, 5:]).all()
+    )
     assert np.isfinite(out["test_accuracy"][1]).all()
 
 
@@ -143,7 +146,9 @@ def test_plan_groups_sorts_by_length_and_covers_every_member():
 def test_step_schedule_scales_the_learning_rate(ds):
     cfg = tiny(
         grid=C.GridConfig(l2=(1e-3,), learning_rate=(0.1,)),
-        optimizer=C.OptimizerConfig(batch_size=32, schedule="step", step_boundaries=(0.5,), step_factor=0.2),
+        optimizer=C.OptimizerConfig(
+            batch_size=32, schedule="step", step_boundaries=(0.5,), step_factor=0.2
+        ),
         duration=C.DurationConfig(num_steps=40),
     )
     out = train.train_grid(cfg, ds)
