@@ -209,7 +209,9 @@ class DurationConfig:
     def __post_init__(self) -> None:
         if (self.num_steps is None) == (self.horizon is None):
             _fail("duration", "num_steps", self.num_steps, "set exactly one of num_steps, horizon")
-        if self.num_steps is not None and (not isinstance(self.num_steps, int) or self.num_steps <= 0):
+        if self.num_steps is not None and (
+            not isinstance(self.num_steps, int) or self.num_steps <= 0
+        ):
             _fail("duration", "num_steps", self.num_steps, "must be a positive integer")
         if self.horizon is not None and not (math.isfinite(self.horizon) and self.horizon > 0):
             _fail("duration", "horizon", self.horizon, "must be finite and > 0")

@@ -152,8 +152,9 @@ def test_step_schedule_scales_the_learning_rate(ds):
         duration=C.DurationConfig(num_steps=40),
     )
     out = train.train_grid(cfg, ds)
-    # eval at steps 10, 20, 30, 40 records η of the last step of the chunk (steps 9, 19, 29, 39).
-    np.testing.assert_allclose(out["learning_rate"][0], [0.1, 0.02, 0.02, 0.02], rtol=1e-6)
+    # Evals at 10, 20, 30, 40 record η of the chunk's last step (index 9, 19, 29, 39); the
+    # ×0.2 applies from step index 20 = 0.5·40 on.
+    np.testing.assert_allclose(out["learning_rate"][0], [0.1, 0.1, 0.02, 0.02], rtol=1e-6)
 
 
 def test_config_hash_is_stable_across_processes():

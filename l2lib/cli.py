@@ -1,0 +1,289 @@
+"""The command line: ``python -m l2lib COMMAND`` (also installed as ``l2lib``).
+
+Commands::
+
+    sweep NAME [--scale ci|cpu|paper] [--force] [--store PATH]   train (or find) a sweep
+    sweep --config-json FILE [--force] [--store PATH]            the same, for a config file
+    list [--store PATH]                                          one line per entry
+    verify [--store PATH]                                        check every entry
+    golden [--write]                                             check / rewrite golden numbers
+
+``--config-json FILE`` takes an :class:`~l2lib.config.Experiment` as written by ``to_dict()``
+(JSON); it sweeps configs that are not registered in :mod:`l2lib.experiments` (the tests use
+it). The store defaults to ``$L2LIB_STORE``, else ``book/runs`` of the repository.
+
+Exit codes: 0 done; 1 a problem was found (verify, golden, a corrupt entry, missing data);
+2 bad input: one line on stderr naming the fix, and nothing in the store is touched;
+130 interrupted (finished groups are kept: the same command resumes).
+
+Adding a command: register a :class:`Command` in ``COMMANDS``, e.g.::
+
+    @command("check", "check the cached runs against the paper", arguments=_check_arguments)
+    def _check(args: argparse.Namespace) -> int:
+        from l2lib import check
+        return check.main(args)
+
+Raise :class:`UsageError` for bad input (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from l2lib import config as config_lib
+from l2lib import experiments
+from l2lib import progress as progress_lib
+from l2lib import store as store_lib
+
+PROG = "python -m l2lib"
+
+
+class UsageError(Exception):
+    """Bad input: the message (one line) names the fix; the exit code is 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its errors are one line (and still exit with 2)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """A subcommand: its help line, an argument adder and ``run(args) -> exit code``."""
+
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(
+    name: str, help: str, arguments: Callable[[argparse.ArgumentParser], None] | None = None
+):
+    """Decorator: register ``run(args) -> int`` as the subcommand ``name``."""
+
+    def deco(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        COMMANDS[name] = Command(help, arguments or (lambda p: None), run)
+        return run
+
+    return deco
+
+
+# --- the store argument ---------------------------------------------------------------------
+
+
+def _store_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--store",
+        metavar="PATH",
+        help="the store directory (default: $L2LIB_STORE, else book/runs of the repository)",
+    )
+
+
+def _readable_store(path: str | None) -> store_lib.Store:
+    s = store_lib.Store(path)
+    root = s.root
+    if not root.exists():
+        raise UsageError(f"no store at {root}: pass --store DIR (or set L2LIB_STORE)")
+    if not root.is_dir():
+        raise UsageError(f"store {root} is not a directory: pass --store DIR")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise UsageError(f"store {root} is not readable: fix its permissions or pass --store DIR")
+    return s
+
+
+def _writable_store(path: str | None) -> store_lib.Store:
+    s = store_lib.Store(path)
+    root = s.root
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"store {root} is not a directory: pass --store DIR")
+    existing = next(p for p in (root, *root.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"store {root} is not writable: fix its permissions or pass --store DIR")
+    return s
+
+
+# --- sweep ----------------------------------------------------------------------------------
+
+
+def _sweep_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", nargs="?", help=f"one of: {', '.join(experiments.names())}")
+    p.add_argument("--scale", choices=config_lib.SCALES, default="cpu", help="default: cpu")
+    p.add_argument(
+        "--config-json",
+        metavar="FILE",
+        help="sweep the Experiment in FILE (JSON of Experiment.to_dict()) instead of NAME",
+    )
+    p.add_argument("--force", action="store_true", help="discard the cached entry and retrain")
+    _store_argument(p)
+
+
+def _config_from_args(args: argparse.Namespace) -> config_lib.Experiment:
+    if args.name and args.config_json:
+        raise UsageError("give NAME or --config-json FILE, not both")
+    if args.config_json:
+        try:
+            d = json.loads(Path(args.config_json).read_text())
+        except OSError as e:
+            raise UsageError(
+                f"cannot read --config-json {args.config_json}: {e.strerror}"
+            ) from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise UsageError(f"--config-json {args.config_json} is not JSON: {e}") from None
+        try:
+            return config_lib.Experiment.from_dict(d)
+        except (TypeError, ValueError, AttributeError) as e:
+            raise UsageError(
+                f"--config-json {args.config_json} is not an Experiment.to_dict(): {e}"
+            ) from None
+    if not args.name:
+        raise UsageError(
+            f"name an experiment (one of: {', '.join(experiments.names())}) or pass --config-json"
+        )
+    try:
+        return experiments.get(args.name, args.scale)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
+@command("sweep", "train a sweep (or find it in the store)", _sweep_arguments)
+def _sweep(args: argparse.Namespace) -> int:
+    cfg = _config_from_args(args)
+    store = _writable_store(args.store)
+    cached = store.exists(cfg) and not args.force
+    from l2lib import data as data_lib
+
+    try:
+        res = store_lib.load_or_run(
+            cfg, store, progress=progress_lib.auto(sys.stderr), force=args.force
+        )
+    except (store_lib.StoreError, data_lib.DataUnavailableError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: finished groups are kept in {store.partial_dir(cfg)}; "
+            "run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 130
+    if cached:
+        print(f"{cfg.name}/{cfg.scale}: found in the store", file=sys.stderr)
+    print(res.path)
+    return 0
+
+
+# --- list / verify --------------------------------------------------------------------------
+
+
+@command("list", "one line per entry in the store", _store_argument)
+def _list(args: argparse.Namespace) -> int:
+    store = _readable_store(args.store)
+    rows = []
+    for e in store.entries():
+        date = e.created.replace("T", " ")[:16] if e.created else "-"
+        status = "CORRUPT" if e.status == "corrupt" else e.status
+        rows.append(
+            [
+                e.name,
+                e.scale,
+                "-" if e.members is None else str(e.members),
+                "-" if e.steps is None else str(e.steps),
+                e.device or "-",
+                date,
+                status,
+            ]
+        )
+    partial_root = store.root / ".partial"
+    if partial_root.is_dir():
+        for d in sorted(partial_root.iterdir()):
+            name, scale = store_lib._split_key(d.name)
+            n = len(list(d.glob("group-*.json")))
+            rows.append([name, scale, "-", "-", "-", "-", f"partial ({n} groups done)"])
+    if not rows:
+        print(f"no entries in {store.root}", file=sys.stderr)
+        return 0
+    header = ["name", "scale", "members", "steps", "device", "date (UTC)", "status"]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    return 0
+
+
+@command("verify", "check every entry: checksums, arrays, engine version", _store_argument)
+def _verify(args: argparse.Namespace) -> int:
+    store = _readable_store(args.store)
+    problems = store.verify()
+    for p in problems:
+        print(p)
+    if problems:
+        return 1
+    print(f"ok: {len(store.entries())} entries in {store.root}", file=sys.stderr)
+    return 0
+
+
+# --- golden ---------------------------------------------------------------------------------
+
+
+def _golden_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--write",
+        action="store_true",
+        help=f"retrain and rewrite {store_lib.GOLDEN_PATH.name} (after bumping ENGINE_VERSION)",
+    )
+
+
+@command("golden", "retrain the golden configs and compare (or --write)", _golden_arguments)
+def _golden(args: argparse.Namespace) -> int:
+    problems = store_lib.write_golden() if args.write else store_lib.check_golden()
+    for p in problems:
+        print(p, file=sys.stderr)
+    if not problems:
+        verb = "written to" if args.write else "match"
+        print(
+            f"golden numbers {verb} {store_lib.GOLDEN_PATH} "
+            f"(engine version {store_lib.ENGINE_VERSION})",
+            file=sys.stderr,
+        )
+    return 1 if problems else 0
+
+
+# --- entry point ----------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Sweeps and the results store of l2lib.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for name, c in COMMANDS.items():
+        c.arguments(sub.add_parser(name, help=c.help, description=c.help))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return its exit code (see the module docstring)."""
+    p = parser()
+    try:
+        args = p.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0)
+    if args.command is None:
+        print(
+            f"{PROG}: error: choose a command: {', '.join(COMMANDS)} (see `{PROG} --help`)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        return COMMANDS[args.command].run(args)
+    except UsageError as e:
+        print(f"{PROG} {args.command}: error: {e}", file=sys.stderr)
+        return 2

@@ -1,0 +1,1035 @@
+"""The results store: content-addressed sweep results on disk, safe to kill and to share.
+
+An *entry* is one finished sweep, two files in the store's root::
+
+    <name>-<scale>-<hash12>.npz    the arrays of train.train_grid (plain .npy members, no pickle)
+    <name>-<scale>-<hash12>.json   the config, provenance, ENGINE_VERSION and the .npz's SHA-256
+
+``hash12`` is ``sha256(f"{cfg.hash()}:engine{ENGINE_VERSION}")[:12]``: the key changes with
+the config *and* with the engine's numerics, so a cached run made by an older engine is never
+mistaken for a current one. The ``.json`` is written last (and checked on every read, together
+with its own SHA-256 and the .npz's), so an entry exists exactly when its ``.json`` exists and
+matches; every file is written to a temporary file, fsynced and renamed into place, so no
+reader ever sees half a file.
+
+A sweep trains group by group (:func:`l2lib.train.plan_groups`); each finished group is written
+at once to ``<root>/.partial/<key>/group-<i>.npz`` (+ ``.json``). A sweep that is killed at any
+moment and started again skips the finished groups and ends with the same arrays, bit for bit,
+as an uninterrupted run; the partial directory is removed once the entry is written. Sweeps of
+one key are serialised by an ``fcntl.flock`` on ``<root>/.locks/<key>.lock`` (the kernel drops
+it when a process dies), so concurrent writers leave exactly one valid entry.
+
+Failure policy: a corrupt entry (checksum or parse failure, wrong schema) raises
+:class:`CorruptEntryError` from :meth:`Store.load` *and* from :func:`load_or_run`, naming the
+file and ``--force``: a corrupt cache is a fact to look at, not something to retrain over
+silently. An entry made under another ``ENGINE_VERSION`` is *stale*: listed as such, reported
+by :meth:`Store.verify`, refused by :meth:`Store.load` unless ``allow_stale=True``.
+
+``ENGINE_VERSION`` is bumped whenever the numbers the engine produces change; the golden test
+(``tests/test_golden.py``, numbers in ``l2lib/golden/golden_ci.json``) fails when they change
+without a bump. Regenerate with ``python -m l2lib golden --write``.
+
+Reading the store never imports JAX; training does (lazily).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import fcntl
+import hashlib
+import importlib.metadata
+import io
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import l2lib
+from l2lib import config as config_lib
+from l2lib.config import Experiment
+from l2lib.progress import SweepProgress
+
+#: Bump whenever the engine's numbers change (model init, data order, update rule, metrics...).
+ENGINE_VERSION = 1
+#: Version of the on-disk layout of an entry (file names, .json fields).
+FORMAT_VERSION = 1
+
+#: Arrays of shape (members, evals). Same tuple as ``train.CURVE_KEYS`` (a test checks it);
+#: repeated here so that reading the store does not import JAX.
+CURVE_KEYS = (
+    "test_accuracy",
+    "test_loss",
+    "train_accuracy",
+    "train_loss",
+    "sq_norm",
+    "l2",
+    "learning_rate",
+)
+#: Arrays of shape (members,).
+MEMBER_KEYS = (
+    "num_steps",
+    "diverged_step",
+    "member_l2",
+    "member_learning_rate",
+    "member_seed",
+    "member_index",
+)
+#: Fields every entry's .json carries.
+META_FIELDS = (
+    "format_version",
+    "key",
+    "name",
+    "scale",
+    "config",
+    "config_hash",
+    "engine_version",
+    "l2lib_version",
+    "versions",
+    "device",
+    "git",
+    "wall_s",
+    "member_steps",
+    "member_steps_run",
+    "num_members",
+    "num_groups",
+    "resumed_groups",
+    "groups",
+    "created",
+    "dataset",
+    "npz_sha256",
+    "npz_bytes",
+)
+
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same arrays give the same .npz bytes
+
+
+class StoreError(RuntimeError):
+    """Something about the store prevents this operation; the message names the fix."""
+
+
+class CorruptEntryError(StoreError):
+    """An entry's files fail their checksum, do not parse, or hold the wrong arrays."""
+
+
+class StaleEntryError(StoreError):
+    """The entry was made by another ``ENGINE_VERSION``: its numbers may differ from today's."""
+
+
+class MissingEntryError(StoreError, LookupError):
+    """No entry for this config."""
+
+
+def rerun_command(name: str, scale: str, force: bool = False) -> str:
+    """The command that (re)produces an entry."""
+    return f"python -m l2lib sweep {name} --scale {scale}" + (" --force" if force else "")
+
+
+def _corrupt(path: Path, why: str, name: str, scale: str) -> CorruptEntryError:
+    return CorruptEntryError(
+        f"corrupt store entry {path} ({why}): delete it and rerun "
+        f"`{rerun_command(name, scale, force=True)}`"
+    )
+
+
+# --- keys and paths -------------------------------------------------------------------------
+
+
+def _safe(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.]+", "_", s) or "_"
+
+
+def entry_key(cfg: Experiment, engine_version: int | None = None) -> str:
+    """``<name>-<scale>-<hash12>``: readable, and unique per (config, engine version)."""
+    v = ENGINE_VERSION if engine_version is None else engine_version
+    h = hashlib.sha256(f"{cfg.hash()}:engine{v}".encode()).hexdigest()[:12]
+    return f"{_safe(cfg.name)}-{_safe(cfg.scale)}-{h}"
+
+
+def _split_key(key: str) -> tuple[str, str]:
+    parts = key.rsplit("-", 2)
+    return (parts[0], parts[1]) if len(parts) == 3 else (key, "?")
+
+
+def repo_root() -> Path | None:
+    """The repository holding this package (editable install), or ``None``."""
+    p = Path(l2lib.__file__).resolve().parents[1]
+    return p if (p / "pyproject.toml").is_file() and (p / "book").is_dir() else None
+
+
+def default_root() -> Path:
+    """``$L2LIB_STORE``; else ``book/runs`` of the repository holding the package; else the
+    first ``book/runs`` found from the working directory upwards; else ``./book/runs``."""
+    env = os.environ.get("L2LIB_STORE")
+    if env:
+        return Path(env)
+    repo = repo_root()
+    if repo is not None:
+        return repo / "book" / "runs"
+    cwd = Path.cwd()
+    for d in (cwd, *cwd.parents):
+        if (d / "book" / "runs").is_dir():
+            return d / "book" / "runs"
+    return cwd / "book" / "runs"
+
+
+# --- bytes on disk --------------------------------------------------------------------------
+
+
+def _sha256(b: bytes) -> str:
+    return hashlib.sha256(b).hexdigest()
+
+
+def _npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
+    """An .npz (deflated) whose bytes depend only on the arrays (fixed zip timestamps)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(arrays):
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asarray(arrays[name]), allow_pickle=False)
+    return buf.getvalue()
+
+
+def _read_npz(b: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(b), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def _canonical(d: Mapping[str, Any]) -> bytes:
+    return json.dumps(d, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _json_bytes(meta: Mapping[str, Any]) -> bytes:
+    """Readable JSON that carries the SHA-256 of its own canonical form (``meta_sha256``)."""
+    body = {k: v for k, v in meta.items() if k != "meta_sha256"}
+    body["meta_sha256"] = _sha256(_canonical(body))
+    return (json.dumps(body, sort_keys=True, indent=1, allow_nan=False) + "\n").encode()
+
+
+def _parse_json(b: bytes) -> dict[str, Any]:
+    """Parse and check ``meta_sha256``; ``ValueError`` saying why on any failure."""
+    try:
+        meta = json.loads(b.decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"unreadable JSON: {e}") from None
+    if not isinstance(meta, dict) or "meta_sha256" not in meta:
+        raise ValueError("JSON without meta_sha256")
+    body = {k: v for k, v in meta.items() if k != "meta_sha256"}
+    if _sha256(_canonical(body)) != meta["meta_sha256"]:
+        raise ValueError("JSON checksum mismatch")
+    return meta
+
+
+def _fsync_dir(d: Path) -> None:
+    fd = os.open(d, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+_HELD_LOCKS: dict[str, int] = {}
+
+
+@contextlib.contextmanager
+def _flock(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path``, re-entrant within this process."""
+    k = str(path.resolve())
+    if k in _HELD_LOCKS:
+        _HELD_LOCKS[k] += 1
+        try:
+            yield
+        finally:
+            _HELD_LOCKS[k] -= 1
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        _HELD_LOCKS[k] = 1
+        try:
+            yield
+        finally:
+            del _HELD_LOCKS[k]
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+# --- schema ---------------------------------------------------------------------------------
+
+
+def check_arrays(
+    cfg: Experiment, arrays: Mapping[str, np.ndarray], members: list[int] | None = None
+) -> list[str]:
+    """What is wrong with ``arrays`` as the results of ``cfg`` (all members, or ``members``).
+
+    Required: ``eval_step`` (E,), every ``CURVE_KEYS`` array (M, E) floating, every
+    ``MEMBER_KEYS`` array (M,), ``member_index`` equal to the members, where
+    E = ``cfg.num_evals`` and M = the number of members. Extra arrays are allowed.
+    """
+    idx = list(range(len(cfg.members()))) if members is None else list(members)
+    m, e = len(idx), cfg.num_evals
+    out = []
+    missing = [k for k in ("eval_step", *CURVE_KEYS, *MEMBER_KEYS) if k not in arrays]
+    if missing:
+        return [f"missing arrays {missing}"]
+    if arrays["eval_step"].shape != (e,):
+        out.append(f"eval_step has shape {arrays['eval_step'].shape}, expected {(e,)}")
+    for k in CURVE_KEYS:
+        a = arrays[k]
+        if a.shape != (m, e) or not np.issubdtype(a.dtype, np.floating):
+            out.append(f"{k} is {a.dtype}{list(a.shape)}, expected float[{m}, {e}]")
+    for k in MEMBER_KEYS:
+        if arrays[k].shape != (m,):
+            out.append(f"{k} has shape {arrays[k].shape}, expected {(m,)}")
+    if not out and not np.array_equal(arrays["member_index"], np.asarray(idx)):
+        out.append("member_index does not list the expected members")
+    return out
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Results:
+    """A loaded entry: ``arrays`` (see ``notes/interfaces.md``), ``meta`` (provenance) and the
+    ``config`` that produced them. ``results["sq_norm"]`` is ``results.arrays["sq_norm"]``."""
+
+    arrays: dict[str, np.ndarray]
+    meta: dict[str, Any]
+    config: Experiment
+    path: Path
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.arrays
+
+    def keys(self) -> list[str]:
+        return sorted(self.arrays)
+
+    @property
+    def key(self) -> str:
+        return self.meta["key"]
+
+    @property
+    def stale(self) -> bool:
+        """Made by another ``ENGINE_VERSION`` (only returned by ``load(..., allow_stale=True)``)."""
+        return self.meta["engine_version"] != ENGINE_VERSION
+
+    @property
+    def num_members(self) -> int:
+        return int(self.meta["num_members"])
+
+    def grid(self, name: str) -> np.ndarray:
+        """Array ``name`` reshaped to (len(l2), len(learning_rate), len(seeds), ...)."""
+        g = self.config.grid
+        a = self.arrays[name]
+        return a.reshape(len(g.l2), len(g.learning_rate), len(g.seeds), *a.shape[1:])
+
+    def member(self, i: int) -> dict[str, np.ndarray]:
+        """Every per-member array of member ``i`` (curves of shape (E,), scalars)."""
+        return {k: v[i] for k, v in self.arrays.items() if k != "eval_step"} | {
+            "eval_step": self.arrays["eval_step"]
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class EntryInfo:
+    """One line of ``python -m l2lib list``. ``status``: current, stale or corrupt."""
+
+    key: str
+    path: Path
+    name: str
+    scale: str
+    status: str
+    members: int | None = None
+    steps: int | None = None
+    device: str | None = None
+    created: str | None = None
+    engine_version: int | None = None
+    message: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One line of ``python -m l2lib verify``."""
+
+    path: Path
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+# --- provenance -----------------------------------------------------------------------------
+
+
+def _dist_version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _git(cwd: Path) -> dict[str, Any]:
+    def run(*args: str) -> str | None:
+        try:
+            r = subprocess.run(
+                ["git", "-C", str(cwd), *args], capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return r.stdout.strip() if r.returncode == 0 else None
+
+    status = run("status", "--porcelain", "--untracked-files=no")
+    return {"commit": run("rev-parse", "HEAD"), "dirty": None if status is None else bool(status)}
+
+
+def device_info() -> dict[str, Any] | None:
+    """Platform and kind of JAX's first device (``None`` when JAX is not imported)."""
+    if "jax" not in sys.modules:
+        return None
+    import jax
+
+    d = jax.devices()[0]
+    return {"platform": d.platform, "kind": d.device_kind, "count": jax.device_count()}
+
+
+def environment() -> dict[str, Any]:
+    """Library versions, device and git state of this process (provenance of a new entry)."""
+    repo = repo_root()
+    return {
+        "l2lib_version": l2lib.__version__,
+        "versions": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            **{n: _dist_version(n) for n in ("jax", "jaxlib", "flax", "optax")},
+        },
+        "device": device_info(),
+        "git": _git(repo) if repo is not None else {"commit": None, "dirty": None},
+    }
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _dataset_info(ds: Any) -> dict[str, Any]:
+    return {
+        "name": ds.name,
+        "num_train": int(ds.x_train.shape[0]),
+        "num_test": int(ds.x_test.shape[0]),
+        "input_shape": [int(s) for s in ds.x_train.shape[1:]],
+        "num_classes": int(ds.num_classes),
+    }
+
+
+# --- the store ------------------------------------------------------------------------------
+
+
+class Store:
+    """A directory of entries. ``Store()`` uses :func:`default_root`."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None):
+        self.root = Path(root) if root is not None else default_root()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    # paths
+    def key(self, cfg: Experiment) -> str:
+        return entry_key(cfg)
+
+    def path_for(self, cfg: Experiment) -> Path:
+        """The entry's ``.json`` (the ``.npz`` lies beside it); it may not exist yet."""
+        return self.root / f"{entry_key(cfg)}.json"
+
+    def partial_dir(self, cfg: Experiment) -> Path:
+        return self.root / ".partial" / entry_key(cfg)
+
+    def _lock_path(self, key: str) -> Path:
+        return self.root / ".locks" / f"{key}.lock"
+
+    def lock(self, cfg: Experiment, on_wait: Callable[[], None] | None = None):
+        """Context manager: the exclusive lock of ``cfg``'s key (re-entrant in one process)."""
+        return _flock(self._lock_path(entry_key(cfg)), on_wait)
+
+    def exists(self, cfg: Experiment) -> bool:
+        """An entry (current ``ENGINE_VERSION``) is present; it may still be corrupt."""
+        return self.path_for(cfg).is_file()
+
+    # reading
+    def load(self, cfg: Experiment, allow_stale: bool = False) -> Results:
+        """The entry of ``cfg``, checked (checksums, schema, version).
+
+        Raises:
+          MissingEntryError: no entry (the message gives the command that makes it).
+          StaleEntryError: only an entry of another ``ENGINE_VERSION`` exists (returned
+            instead when ``allow_stale``, for inspection).
+          CorruptEntryError: the entry fails its checks.
+        """
+        p = self.path_for(cfg)
+        if not p.is_file():
+            stale = self._stale_entries(cfg)
+            if stale and allow_stale:
+                return self.read(stale[0], allow_stale=True)
+            if stale:
+                v = json.loads(stale[0].read_bytes())["engine_version"]
+                raise StaleEntryError(
+                    f"{stale[0]} was made by engine version {v}, this is version "
+                    f"{ENGINE_VERSION}: its numbers may differ; recompute with "
+                    f"`{rerun_command(cfg.name, cfg.scale)}` (or load(..., allow_stale=True) "
+                    "to inspect it)"
+                )
+            raise MissingEntryError(
+                f"no run of {cfg.name}/{cfg.scale} in {self.root}: produce it with "
+                f"`{rerun_command(cfg.name, cfg.scale)}`"
+            )
+        return self.read(p, expect=cfg, allow_stale=allow_stale)
+
+    def _stale_entries(self, cfg: Experiment) -> list[Path]:
+        """Entries of ``cfg`` made by another engine version, newest first."""
+        found = []
+        for p in self.root.glob(f"{_safe(cfg.name)}-{_safe(cfg.scale)}-*.json"):
+            try:
+                meta = _parse_json(p.read_bytes())
+            except (OSError, ValueError):
+                continue
+            if meta.get("config_hash") == cfg.hash() and meta.get("engine_version") != (
+                ENGINE_VERSION
+            ):
+                found.append((meta.get("created", ""), p))
+        return [p for _, p in sorted(found, reverse=True)]
+
+    def read(
+        self, json_path: Path, expect: Experiment | None = None, allow_stale: bool = False
+    ) -> Results:
+        """Read and check one entry by its ``.json`` path (see :meth:`load`)."""
+        json_path = Path(json_path)
+        key = json_path.name[: -len(".json")]
+        name, scale = _split_key(key)
+        if expect is not None:
+            name, scale = expect.name, expect.scale
+        npz_path = json_path.with_name(f"{key}.npz")
+        # A concurrent writer replaces the .npz and then the .json; reading the .json before
+        # and after the .npz tells whether both reads saw the same entry.
+        for _ in range(50):
+            try:
+                before = json_path.read_bytes()
+            except FileNotFoundError:
+                raise MissingEntryError(f"no entry {json_path}") from None
+            try:
+                npz = npz_path.read_bytes()
+            except FileNotFoundError:
+                npz = None
+            try:
+                after = json_path.read_bytes()
+            except FileNotFoundError:
+                after = None
+            if before == after:
+                break
+            time.sleep(0.02)
+        else:
+            raise StoreError(f"{json_path} keeps changing under a concurrent writer; retry")
+        try:
+            meta = _parse_json(before)
+        except ValueError as e:
+            raise _corrupt(json_path, str(e), name, scale) from None
+        name, scale = meta.get("name", name), meta.get("scale", scale)
+        missing = [f for f in META_FIELDS if f not in meta]
+        if missing:
+            raise _corrupt(json_path, f"metadata lacks {missing}", name, scale)
+        if npz is None:
+            raise _corrupt(npz_path, "file missing", name, scale)
+        if _sha256(npz) != meta["npz_sha256"]:
+            raise _corrupt(npz_path, "checksum mismatch", name, scale)
+        try:
+            cfg = Experiment.from_dict(meta["config"])
+        except (TypeError, ValueError) as e:
+            raise _corrupt(json_path, f"config does not load: {e}", name, scale) from None
+        if cfg.hash() != meta["config_hash"] or entry_key(cfg, meta["engine_version"]) != key:
+            raise _corrupt(json_path, "file name does not match its config", name, scale)
+        if expect is not None and cfg.hash() != expect.hash():
+            raise _corrupt(json_path, "config differs from the one asked for", name, scale)
+        try:
+            arrays = _read_npz(npz)
+        except (ValueError, OSError, zipfile.BadZipFile) as e:
+            raise _corrupt(npz_path, f"unreadable .npz: {e}", name, scale) from None
+        bad = check_arrays(cfg, arrays)
+        if bad:
+            raise _corrupt(npz_path, "; ".join(bad), name, scale)
+        if meta["engine_version"] != ENGINE_VERSION and not allow_stale:
+            raise StaleEntryError(
+                f"{json_path} was made by engine version {meta['engine_version']}, this is "
+                f"version {ENGINE_VERSION}: recompute with `{rerun_command(name, scale)}`"
+            )
+        return Results(arrays=arrays, meta=meta, config=cfg, path=json_path)
+
+    # writing
+    def save(
+        self,
+        cfg: Experiment,
+        arrays: Mapping[str, np.ndarray],
+        provenance: Mapping[str, Any] | None = None,
+    ) -> Path:
+        """Write (or replace) the entry of ``cfg`` atomically; return its ``.json`` path.
+
+        ``provenance`` supplies the fields only the caller knows (``wall_s``, ``dataset``,
+        ``groups``, ...); the rest is filled in here. The ``.npz`` is written first and the
+        ``.json`` (holding its checksum) last, under the key's lock.
+        """
+        bad = check_arrays(cfg, arrays)
+        if bad:
+            raise ValueError(f"results of {cfg.name}/{cfg.scale} do not fit its config: {bad}")
+        npz = _npz_bytes(arrays)
+        key = entry_key(cfg)
+        num_steps = np.asarray(arrays["num_steps"])
+        meta: dict[str, Any] = {
+            "wall_s": None,
+            "member_steps": int(num_steps.sum()),
+            "member_steps_run": None,
+            "num_groups": None,
+            "resumed_groups": 0,
+            "groups": [],
+            "dataset": None,
+            **environment(),
+            **dict(provenance or {}),
+            "format_version": FORMAT_VERSION,
+            "key": key,
+            "name": cfg.name,
+            "scale": cfg.scale,
+            "config": cfg.to_dict(),
+            "config_hash": cfg.hash(),
+            "engine_version": ENGINE_VERSION,
+            "num_members": len(cfg.members()),
+            "created": _now(),
+            "npz_sha256": _sha256(npz),
+            "npz_bytes": len(npz),
+        }
+        json_path = self.root / f"{key}.json"
+        with _flock(self._lock_path(key)):
+            for leftover in self.root.glob(f".{key}.*.tmp"):  # of writers killed mid-write
+                leftover.unlink(missing_ok=True)
+            # Retire the old .json first: the entry vanishes for a moment instead of pairing
+            # a new .npz with an old .json.
+            if json_path.exists():
+                json_path.unlink()
+                _fsync_dir(self.root)
+            _write_atomic(self.root / f"{key}.npz", npz)
+            _write_atomic(json_path, _json_bytes(meta))
+        return json_path
+
+    def delete(self, cfg: Experiment) -> None:
+        """Remove the entry of ``cfg`` and any partial sweep of it."""
+        key = entry_key(cfg)
+        with _flock(self._lock_path(key)):
+            (self.root / f"{key}.json").unlink(missing_ok=True)
+            (self.root / f"{key}.npz").unlink(missing_ok=True)
+            shutil.rmtree(self.partial_dir(cfg), ignore_errors=True)
+
+    # listing and checking
+    def entries(self) -> list[EntryInfo]:
+        """Every entry in the root (by file name), checked; corrupt ones included."""
+        if not self.root.is_dir():
+            return []
+        keys = sorted(
+            {
+                p.name.rsplit(".", 1)[0]
+                for p in [*self.root.glob("*.json"), *self.root.glob("*.npz")]
+                if not p.name.startswith(".")
+            }
+        )
+        out = []
+        for key in keys:
+            json_path = self.root / f"{key}.json"
+            name, scale = _split_key(key)
+            if not json_path.exists():
+                out.append(
+                    EntryInfo(
+                        key,
+                        self.root / f"{key}.npz",
+                        name,
+                        scale,
+                        "corrupt",
+                        message="an .npz without its .json (a write was interrupted): "
+                        f"delete it and rerun `{rerun_command(name, scale)}`",
+                    )
+                )
+                continue
+            try:
+                r = self.read(json_path, allow_stale=True)
+            except (CorruptEntryError, MissingEntryError) as e:
+                out.append(EntryInfo(key, json_path, name, scale, "corrupt", message=str(e)))
+                continue
+            m = r.meta
+            dev = m.get("device") or {}
+            out.append(
+                EntryInfo(
+                    key,
+                    json_path,
+                    m["name"],
+                    m["scale"],
+                    "stale" if r.stale else "current",
+                    members=m["num_members"],
+                    steps=int(max(r.config.steps_per_member())),
+                    device=dev.get("kind") or dev.get("platform"),
+                    created=m["created"],
+                    engine_version=m["engine_version"],
+                    message=(
+                        f"stale: made by engine version {m['engine_version']}, this is "
+                        f"{ENGINE_VERSION}; delete it and rerun "
+                        f"`{rerun_command(m['name'], m['scale'])}`"
+                    )
+                    if r.stale
+                    else None,
+                )
+            )
+        return out
+
+    def verify(self) -> list[Problem]:
+        """One :class:`Problem` per corrupt or stale entry; empty when all is well."""
+        return [Problem(e.path, e.message or e.status) for e in self.entries() if e.message]
+
+    # partial sweeps
+    def _group_paths(self, cfg: Experiment, i: int) -> tuple[Path, Path]:
+        d = self.partial_dir(cfg)
+        return d / f"group-{i}.npz", d / f"group-{i}.json"
+
+    def _write_group(
+        self, cfg: Experiment, i: int, arrays: Mapping[str, np.ndarray], info: dict[str, Any]
+    ) -> None:
+        npz_path, json_path = self._group_paths(cfg, i)
+        npz_path.parent.mkdir(parents=True, exist_ok=True)
+        npz = _npz_bytes(arrays)
+        info = {**info, "npz_sha256": _sha256(npz), "engine_version": ENGINE_VERSION}
+        _write_atomic(npz_path, npz)
+        _write_atomic(json_path, _json_bytes(info))
+
+    def _finished_groups(
+        self, cfg: Experiment, plan: list[list[int]]
+    ) -> dict[int, tuple[dict[str, np.ndarray], dict[str, Any]]]:
+        """The groups of ``plan`` already on disk and intact (others are ignored)."""
+        done = {}
+        for i, members in enumerate(plan):
+            npz_path, json_path = self._group_paths(cfg, i)
+            if not json_path.is_file():
+                continue
+            try:
+                info = _parse_json(json_path.read_bytes())
+                npz = npz_path.read_bytes()
+                if _sha256(npz) != info["npz_sha256"] or info["members"] != members:
+                    raise ValueError("checksum or members mismatch")
+                arrays = _read_npz(npz)
+                if check_arrays(cfg, arrays, members):
+                    raise ValueError("wrong arrays")
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+                print(f"ignoring damaged partial group {json_path} ({e})", file=sys.stderr)
+                continue
+            done[i] = (arrays, info)
+        return done
+
+
+def _as_store(store: Store | str | os.PathLike[str] | None) -> Store:
+    return store if isinstance(store, Store) else Store(store)
+
+
+def load_or_run(
+    cfg: Experiment,
+    store: Store | str | os.PathLike[str] | None = None,
+    progress: SweepProgress | bool | None = None,
+    force: bool = False,
+) -> Results:
+    """The results of ``cfg``: from the store if present, else trained, stored and returned.
+
+    Training is resumable: finished groups are kept under ``<root>/.partial/<key>/`` and an
+    interrupted call, run again, continues where it stopped. Concurrent calls for the same
+    config wait for each other (one trains, the others then read its entry).
+
+    Args:
+      cfg: the experiment.
+      store: a :class:`Store` or its root (default: :func:`default_root`).
+      progress: ``True`` for a bar (notebook/terminal) or plain lines (logs); or a
+        :class:`~l2lib.progress.SweepProgress`; ``None`` for silence.
+      force: discard the existing entry (and any partial sweep) and train again.
+
+    Raises:
+      CorruptEntryError: the cached entry is damaged (rerun with ``force=True`` /
+        ``--force``); it is never silently retrained over.
+      MissingEntryError: the run is missing and training is forbidden here
+        (``L2LIB_FORBID_TRAINING``, as in the book build).
+    """
+    store = _as_store(store)
+    if not force and store.exists(cfg):
+        with contextlib.suppress(MissingEntryError):  # a concurrent --force removed it
+            return store.load(cfg)
+    if os.environ.get("L2LIB_FORBID_TRAINING"):
+        raise MissingEntryError(
+            f"no run of {cfg.name}/{cfg.scale} in {store.root} and training is forbidden here "
+            f"(L2LIB_FORBID_TRAINING): produce it with `{rerun_command(cfg.name, cfg.scale)}`"
+        )
+    if progress is True:
+        from l2lib import progress as progress_lib
+
+        progress = progress_lib.auto()
+    progress = progress or None
+
+    def waiting() -> None:
+        print(
+            f"waiting for another process sweeping {cfg.name}/{cfg.scale} in {store.root}",
+            file=sys.stderr,
+        )
+
+    store.root.mkdir(parents=True, exist_ok=True)
+    with store.lock(cfg, on_wait=waiting):
+        if not force and store.exists(cfg):
+            return store.load(cfg)
+        if force:
+            store.delete(cfg)
+        _sweep(cfg, store, progress)
+        return store.load(cfg)
+
+
+def _sweep(cfg: Experiment, store: Store, progress: SweepProgress | None) -> Path:
+    """Train the groups not yet on disk, then write the entry (caller holds the lock)."""
+    from l2lib import data as data_lib
+    from l2lib import train
+
+    plan = train.plan_groups(cfg)
+    steps = cfg.steps_per_member()
+    cost = [len(g) * max(steps[i] for i in g) for g in plan]
+    done = store._finished_groups(cfg, plan)
+    resumed = sorted(done)
+    label = f"{cfg.name}/{cfg.scale}"
+    if done:
+        print(
+            f"resuming {label}: {len(done)} of {len(plan)} groups already finished in "
+            f"{store.partial_dir(cfg)}",
+            file=sys.stderr,
+        )
+    dataset = None
+    if progress is not None:
+        progress.start(
+            label,
+            total=sum(cost),
+            done=sum(cost[i] for i in done),
+            members=len(steps),
+            members_done=sum(len(plan[i]) for i in done),
+        )
+    try:
+        for i, members in enumerate(plan):
+            if i in done:
+                continue
+            if dataset is None:
+                dataset = data_lib.load(cfg.data)
+            t0 = time.perf_counter()
+            arrays = train.run_group(
+                cfg, members, dataset, progress.advance if progress is not None else None
+            )
+            info = {
+                "index": i,
+                "members": members,
+                "member_steps_run": cost[i],
+                "wall_s": time.perf_counter() - t0,
+                "created": _now(),
+                "device": device_info(),
+                "dataset": _dataset_info(dataset),
+                "config_hash": cfg.hash(),
+            }
+            store._write_group(cfg, i, arrays, info)
+            done[i] = (arrays, info)
+            if progress is not None:
+                progress.group_done(len(members))
+    finally:
+        if progress is not None:
+            progress.close()
+    infos = [done[i][1] for i in range(len(plan))]
+    provenance = {
+        "wall_s": sum(x["wall_s"] for x in infos),
+        "member_steps_run": sum(cost),
+        "num_groups": len(plan),
+        "resumed_groups": len(resumed),
+        "groups": [
+            {
+                "index": x["index"],
+                "members": x["members"],
+                "wall_s": x["wall_s"],
+                "created": x["created"],
+                "device": (x["device"] or {}).get("kind"),
+                "resumed": x["index"] in resumed,
+            }
+            for x in infos
+        ],
+        "dataset": infos[0]["dataset"],
+    }
+    path = store.save(cfg, train.concat_results([done[i][0] for i in range(len(plan))]), provenance)
+    shutil.rmtree(store.partial_dir(cfg), ignore_errors=True)
+    return path
+
+
+# --- golden numbers -------------------------------------------------------------------------
+
+GOLDEN_PATH = Path(__file__).parent / "golden" / "golden_ci.json"
+GOLDEN_RTOL = 1e-5
+GOLDEN_ATOL = 1e-7
+GOLDEN_COMMAND = "python -m l2lib golden --write"
+
+
+def golden_configs() -> dict[str, Experiment]:
+    """Tiny fixed sweeps whose numbers pin the engine (see ``tests/test_golden.py``).
+
+    ``sgd``: the ``ci`` config (cross-entropy, plain SGD, standard parameterisation, biases).
+    ``momentum_autol2``: MSE, heavy-ball momentum, cosine schedule, NTK parameterisation without
+    biases, AutoL2 on. Together they cover every branch of the update rule.
+    """
+    base = config_lib.ci(name="golden-sgd")
+    other = config_lib.ci(
+        name="golden-momentum-autol2",
+        model=dataclasses.replace(base.model, parameterization="ntk", use_bias=False),
+        optimizer=config_lib.OptimizerConfig(
+            batch_size=32, momentum=0.9, loss="mse", schedule="cosine"
+        ),
+        grid=config_lib.GridConfig(l2=(1e-2,), learning_rate=(0.05,), seeds=(1,)),
+        autol2=config_lib.AutoL2Config(every=5),
+    )
+    return {"sgd": base, "momentum_autol2": other}
+
+
+def _sig(x: float, digits: int = 8) -> float | None:
+    return float(f"{x:.{digits}g}") if math.isfinite(x) else None
+
+
+def golden_numbers(arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """The numbers the golden file keeps: continuous curves (losses, ‖θ‖²) and final λ."""
+    return {
+        "test_loss": [[_sig(float(v)) for v in row] for row in arrays["test_loss"]],
+        "sq_norm": [[_sig(float(v)) for v in row] for row in arrays["sq_norm"]],
+        "train_loss_final": [_sig(float(row[-1])) for row in arrays["train_loss"]],
+        "l2_final": [_sig(float(row[-1])) for row in arrays["l2"]],
+        "num_steps": [int(v) for v in arrays["num_steps"]],
+    }
+
+
+def compute_golden() -> dict[str, Any]:
+    """Train every golden config (no store involved) and collect its numbers."""
+    from l2lib import train
+
+    return {
+        name: {"config_hash": cfg.hash(), "numbers": golden_numbers(train.train_grid(cfg))}
+        for name, cfg in golden_configs().items()
+    }
+
+
+def compare_golden(expected: Mapping[str, Any], actual: Mapping[str, Any]) -> list[str]:
+    """Differences between two ``compute_golden()`` results beyond ``GOLDEN_RTOL``."""
+    out = []
+    for case in sorted(set(expected) | set(actual)):
+        if case not in expected or case not in actual:
+            out.append(f"case {case} present in only one of the two")
+            continue
+        e, a = expected[case], actual[case]
+        if e["config_hash"] != a["config_hash"]:
+            out.append(
+                f"{case}: the golden config changed (hash {e['config_hash']} → now "
+                f"{a['config_hash']})"
+            )
+            continue
+        for field, ev in e["numbers"].items():
+            x = np.asarray(ev, np.float64)
+            y = np.asarray(a["numbers"].get(field), np.float64)
+            if x.shape != y.shape:
+                out.append(f"{case}.{field}: shape {x.shape} → {y.shape}")
+            elif not np.allclose(y, x, rtol=GOLDEN_RTOL, atol=GOLDEN_ATOL, equal_nan=True):
+                i = np.unravel_index(
+                    np.nanargmax(np.abs(np.nan_to_num(y - x, nan=np.inf))), x.shape
+                )
+                where = ", ".join(str(int(j)) for j in i)
+                out.append(f"{case}.{field}[{where}]: golden {float(x[i])!r}, now {float(y[i])!r}")
+    return out
+
+
+def read_golden(path: Path = GOLDEN_PATH) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())
+
+
+def check_golden(path: Path = GOLDEN_PATH) -> list[str]:
+    """Retrain the golden configs and compare; each problem names the fix."""
+    if not Path(path).is_file():
+        return [f"no golden file {path}: create it with `{GOLDEN_COMMAND}`"]
+    golden = read_golden(path)
+    if golden["engine_version"] != ENGINE_VERSION:
+        return [
+            f"{path} was written by engine version {golden['engine_version']}, this is "
+            f"{ENGINE_VERSION}: regenerate it with `{GOLDEN_COMMAND}`"
+        ]
+    diffs = compare_golden(golden["cases"], compute_golden())
+    return [
+        f"numerics changed ({d}): bump ENGINE_VERSION in l2lib/store.py and regenerate "
+        f"with `{GOLDEN_COMMAND}`"
+        for d in diffs
+    ]
+
+
+def write_golden(path: Path = GOLDEN_PATH) -> list[str]:
+    """Write the golden file; refuse (returning why) if numbers changed under the same version.
+
+    New numbers under an unchanged ``ENGINE_VERSION`` would let stale cached runs pass for
+    current ones, so a change of numbers requires bumping ``ENGINE_VERSION`` first (a changed
+    golden *config* does not: its runs have new keys anyway).
+    """
+    actual = compute_golden()
+    if Path(path).is_file():
+        old = read_golden(path)
+        if old["engine_version"] == ENGINE_VERSION:
+            diffs = [
+                d
+                for d in compare_golden(old["cases"], actual)
+                if "golden config changed" not in d and "present in only" not in d
+            ]
+            if diffs:
+                return [
+                    f"numbers changed under engine version {ENGINE_VERSION} ({diffs[0]}): bump "
+                    "ENGINE_VERSION in l2lib/store.py first"
+                ]
+    doc = {
+        "engine_version": ENGINE_VERSION,
+        "rtol": GOLDEN_RTOL,
+        "regenerate": GOLDEN_COMMAND,
+        "environment": {k: v for k, v in environment().items() if k != "git"},
+        "cases": actual,
+    }
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(Path(path), (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())
+    return []
