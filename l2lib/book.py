@@ -11,9 +11,12 @@ engine refuses to train). On Colab, ``RECOMPUTE = True`` retrains through the sa
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import re
+
+import numpy as np
 
 from l2lib import experiments, store
 from l2lib.config import Experiment
@@ -105,3 +108,181 @@ def load_run(name: str, scale: str = "cpu", recompute: bool = False, root=None) 
         )
     check_backend(scale, recompute)
     return store.load_or_run(cfg, st, force=st.exists(cfg))
+
+
+def table(header: list[str], rows: list[list[object]], caption: str | None = None):
+    """A small HTML table for a chapter cell (no pandas needed)."""
+    from html import escape
+
+    from IPython.display import HTML
+
+    head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in r) + "</tr>" for r in rows
+    )
+    cap = f"<caption>{escape(caption)}</caption>" if caption else ""
+    return HTML(
+        f"<table class='l2-table'>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+def provenance(res: store.Results) -> str:
+    """One line: where, when and how a cached run was made (from its store entry)."""
+    m = res.meta
+    dev = m.get("device") or {}
+    ver = m.get("versions") or {}
+    git = m.get("git") or {}
+    wall = m.get("wall_s")
+    ds = m.get("dataset") or {}
+    minutes = f"{wall / 60:.1f} min" if isinstance(wall, (int, float)) else "? min"
+    dirty = " (uncommitted changes)" if git.get("dirty") else ""
+    return (
+        f"Run {res.config.name} ({res.config.scale}, data {ds.get('name', res.config.data.name)}): "
+        f"{m.get('num_members')} members, {m.get('member_steps', 0):,} member-steps, {minutes} on "
+        f"{dev.get('platform', '?')} ({dev.get('kind', '?')}); jax {ver.get('jax', '?')}, "
+        f"l2lib {m.get('l2lib_version', '?')}, commit {str(git.get('commit') or '?')[:10]}{dirty}; "
+        f"made {str(m.get('created', '?'))[:16]}."
+    )
+
+
+def timescale_members_table(summary, res: store.Results):
+    """Per member of a chapter-1 sweep: λ, η, t*, λη·t*, best accuracy, and its role."""
+    from l2lib import experiments
+
+    a = res.arrays
+    pk = summary.peaks
+    probes = ~np.array(experiments.fit_mask(res.config, a["member_l2"]))
+    rows = []
+    for i in range(len(a["member_l2"])):
+        l2, lr = float(a["member_l2"][i]), float(a["member_learning_rate"][i])
+        role = (
+            "fit"
+            if summary.fit.used[i]
+            else "probe"
+            if probes[i]
+            else "censored"
+            if pk.censored[i]
+            else "diverged"
+            if pk.diverged[i]
+            else "left out"
+        )
+        pred = summary.fit.c / (l2 * lr) if l2 > 0 else float("inf")
+        rows.append(
+            [
+                f"{l2:g}",
+                f"{lr:g}",
+                f"{pk.t_star[i]:.0f}",
+                f"{pred:.0f}" if np.isfinite(pred) else "∞",
+                f"{l2 * lr * pk.t_star[i]:.3g}",
+                f"{pk.best_accuracy[i]:.3f}",
+                f"{int(a['num_steps'][i])}",
+                role,
+            ]
+        )
+    return table(
+        ["λ", "η", "t*", "c/(λη)", "λη·t*", "best acc", "steps trained", "role"],
+        rows,
+        caption="Every member: measured t* against the fitted c/(λη)",
+    )
+
+
+#: Which experiments each chapter reads (the runs page and its per-chapter cost use it).
+CHAPTER_RUNS = {
+    "1. The time scale": ("timescale_mlp", "timescale_cnn"),
+}
+
+
+def runs_table(root=None):
+    """Every entry of the store with its provenance, then the cost of each chapter's runs."""
+    st = store.Store(root)
+    rows = []
+    for e in st.entries():
+        wall = None
+        if e.status != "corrupt":
+            wall = json.loads(pathlib.Path(e.path).read_text()).get("wall_s")
+        rows.append(
+            [
+                e.name,
+                e.scale,
+                e.members if e.members is not None else "-",
+                f"{e.steps:,}" if isinstance(e.steps, int) else "-",
+                e.device or "-",
+                f"{wall / 60:.1f}" if isinstance(wall, (int, float)) else "-",
+                (e.created or "-")[:16].replace("T", " "),
+                e.status,
+            ]
+        )
+    return table(
+        [
+            "experiment",
+            "scale",
+            "members",
+            "member-steps",
+            "device",
+            "wall (min)",
+            "made (UTC)",
+            "status",
+        ],
+        rows,
+        caption=f"Entries in {st.root.name}/ (python -m l2lib list)",
+    )
+
+
+def chapter_costs(scale: str = "cpu", root=None):
+    """Per chapter: the wall time its cached runs took to make (regeneration cost)."""
+    st = store.Store(root)
+    rows = []
+    for chapter, names in CHAPTER_RUNS.items():
+        wall, steps, missing = 0.0, 0, []
+        for name in names:
+            cfg = experiments.get(name, scale)
+            if not st.exists(cfg):
+                missing.append(name)
+                continue
+            meta = st.load(cfg).meta
+            wall += float(meta.get("wall_s") or 0.0)
+            steps += int(meta.get("member_steps") or 0)
+        rows.append(
+            [chapter, ", ".join(names), f"{steps:,}", f"{wall / 60:.1f}", ", ".join(missing) or "-"]
+        )
+    return table(
+        ["chapter", "experiments", "member-steps", "wall (min)", "missing"],
+        rows,
+        caption=f"What each chapter's runs cost to regenerate at scale {scale}",
+    )
+
+
+def chapter_notebooks() -> list[pathlib.Path]:
+    """The chapter notebooks (``book/*.ipynb``)."""
+    return sorted((_root() / "book").glob("*.ipynb"))
+
+
+def sync_setup_cells() -> list[pathlib.Path]:
+    """Rewrite every chapter's first cell from ``_config.yml``; return the files changed.
+
+    Run after changing ``repository.url`` (``python -c "from l2lib import book;
+    book.sync_setup_cells()"``); a test fails while any chapter is out of step.
+    """
+    src = setup_cell_source(repository_url())
+    changed = []
+    for path in chapter_notebooks():
+        nb = json.loads(path.read_text())
+        first = nb["cells"][0]
+        if first["cell_type"] != "code" or "".join(first["source"]) != src:
+            if first["cell_type"] == "code" and "".join(first["source"]).startswith(SETUP_MARKER):
+                first["source"] = src
+            else:
+                nb["cells"].insert(
+                    0,
+                    {
+                        "cell_type": "code",
+                        "execution_count": None,
+                        "id": "setup",
+                        "metadata": {},
+                        "outputs": [],
+                        "source": src,
+                    },
+                )
+            path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+            changed.append(path)
+    return changed

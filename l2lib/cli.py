@@ -7,6 +7,7 @@ Commands::
     list [--store PATH]                                          one line per entry
     verify [--store PATH]                                        check every entry
     golden [--write]                                             check / rewrite golden numbers
+    check [--scale S] [--chapter chN] [--store PATH]             the book's claims: PASS/FAIL
 
 ``--config-json FILE`` takes an :class:`~l2lib.config.Experiment` as written by ``to_dict()``
 (JSON); it sweeps configs that are not registered in :mod:`l2lib.experiments` (the tests use
@@ -256,6 +257,23 @@ def _golden(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if problems else 0
+
+
+# --- check ----------------------------------------------------------------------------------
+
+
+def _check_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scale", default="cpu", choices=["ci", "cpu", "paper"])
+    p.add_argument("--chapter", default=None, help="only this chapter's claims (e.g. ch1)")
+    _store_argument(p)
+
+
+@command("check", "check every quantitative claim of the book against the store", _check_arguments)
+def _check(args: argparse.Namespace) -> int:
+    from l2lib import check
+
+    store = _readable_store(args.store)
+    return check.main(args.scale, store.root, args.chapter)
 
 
 # --- entry point ----------------------------------------------------------------------------

@@ -72,6 +72,9 @@ class ModelConfig:
         pre-activations scaled by 1/√fan_in).
       batch_norm: batch norm on batch statistics (CNN; the WRN always has it).
       activation: ``relu`` (the only one the homogeneity arguments cover) or ``tanh``.
+      cnn_head: how the CNN reads out its last feature map: ``pool`` (global average pooling,
+        then dense) or ``flatten`` (dense on the whole map, as the MNIST-1D CNN does; position
+        matters in MNIST-1D, and pooling throws it away).
     """
 
     kind: str = "mlp"
@@ -81,6 +84,7 @@ class ModelConfig:
     parameterization: str = "standard"
     batch_norm: bool = False
     activation: str = "relu"
+    cnn_head: str = "pool"
 
     def __post_init__(self) -> None:
         if self.kind not in MODELS:
@@ -93,6 +97,8 @@ class ModelConfig:
             _fail("model", "depth", self.depth, "must be a positive integer")
         if self.kind == "wrn" and (self.depth - 4) % 6 != 0:
             _fail("model", "depth", self.depth, "a Wide ResNet has depth 6n+4 (e.g. 16, 28)")
+        if self.cnn_head not in ("pool", "flatten"):
+            _fail("model", "cnn_head", self.cnn_head, "use 'pool' or 'flatten'")
         if self.activation not in ("relu", "tanh"):
             _fail("model", "activation", self.activation, "use 'relu' or 'tanh'")
 

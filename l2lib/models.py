@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 
 from l2lib.config import ModelConfig
@@ -221,7 +222,8 @@ def _global_average_pool(x: jax.Array) -> jax.Array:
 
 class CNN(nnx.Module):
     """Conv 3×3 → [BatchNorm] → activation, ``depth`` times (see :func:`_cnn_plan` for the
-    channels and strides), then global average pooling and a dense head."""
+    channels and strides), then a dense head on the globally average-pooled features
+    (``cnn_head='pool'``) or on the flattened feature map (``cnn_head='flatten'``)."""
 
     def __init__(
         self, cfg: ModelConfig, input_shape: Sequence[int], num_classes: int, rngs: nnx.Rngs
@@ -229,14 +231,18 @@ class CNN(nnx.Module):
         rank, cin, self.add_channel_axis = _conv_layout(input_shape)
         kw = dict(use_bias=cfg.use_bias, parameterization=cfg.parameterization, rngs=rngs)
         convs, norms = [], []
+        spatial = list(input_shape[:rank])
         for cout, stride in _cnn_plan(cfg):
             convs.append(Conv(cin, cout, spatial_rank=rank, stride=stride, **kw))
             if cfg.batch_norm:
                 norms.append(BatchNorm(cout))
             cin = cout
+            spatial = [-(-n // stride) for n in spatial]
         self.convs = nnx.List(convs)
         self.norms = nnx.List(norms)
-        self.head = Dense(cin, num_classes, **kw)
+        self.flatten = cfg.cnn_head == "flatten"
+        head_in = cin * int(np.prod(spatial)) if self.flatten else cin
+        self.head = Dense(head_in, num_classes, **kw)
         self.activation = cfg.activation
 
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -247,6 +253,8 @@ class CNN(nnx.Module):
             if len(self.norms):
                 h = self.norms[i](h)
             h = act(h)
+        if self.flatten:
+            return self.head(h.reshape(h.shape[0], -1))
         return self.head(_global_average_pool(h))
 
 
@@ -405,6 +413,8 @@ def flops_per_example(cfg: ModelConfig, input_shape: tuple[int, ...], num_classe
         for cout, stride in _cnn_plan(cfg):
             f, spatial = _conv_flops(spatial, cin, cout, stride)
             total, cin = total + f, cout
+        if cfg.cnn_head == "flatten":
+            cin *= int(np.prod(spatial))
     elif cfg.kind == "wrn":
         f, spatial = _conv_flops(spatial, cin, WRN_STEM_CHANNELS, 1)
         total, cin = total + f, WRN_STEM_CHANNELS

@@ -1,0 +1,135 @@
+"""Every quantitative claim of the book, checked against the cached runs.
+
+``python -m l2lib check`` prints one line per claim — ``PASS``/``FAIL``, the chapter, what was
+measured and the goal — and exits 0 only when every claim passes. Goals are fixed here, in
+code, before the runs they judge; a failing claim is a result to report, not to tune away.
+
+Chapter 1 (the time scale, paper §2.1), for each setup:
+
+- ``slope``: the least-squares slope of log t* against log λη over the fit members is within
+  −1 ± ``SLOPE_TOLERANCE``;
+- ``c``: t* depends on λη alone — the c = λ·η·t* of each learning rate (geometric mean over
+  its members) agree within a factor ``C_AGREEMENT``;
+- ``collapse``: rescaling time by λη shrinks the spread of the peaks: std of log(λη·t*) is at
+  most ``COLLAPSE_RATIO`` × the std of log t*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from l2lib import analysis, experiments
+from l2lib import store as store_lib
+
+SLOPE_TOLERANCE = 0.15
+C_AGREEMENT = 2.0
+COLLAPSE_RATIO = 1 / 3
+
+
+@dataclass(frozen=True)
+class Claim:
+    chapter: str
+    name: str
+    passed: bool
+    measured: str
+    goal: str
+
+    def line(self) -> str:
+        return f"{'PASS' if self.passed else 'FAIL'}  {self.chapter:<4} {self.name:<34} {self.measured}   (goal: {self.goal})"
+
+
+@dataclass(frozen=True)
+class TimescaleSummary:
+    """What chapter 1 reports for one setup."""
+
+    fit: analysis.TimescaleFit
+    c_per_lr: dict[float, float]
+    collapse: analysis.Collapse
+    peaks: analysis.Peaks
+
+
+def timescale_summary(res: store_lib.Results) -> TimescaleSummary:
+    """t*, the fit, c per learning rate and the collapse of one chapter-1 sweep."""
+    a = res.arrays
+    pk = analysis.peaks(a)
+    l2, lr = a["member_l2"], a["member_learning_rate"]
+    mask = np.array(experiments.fit_mask(res.config, l2)) & ~pk.censored & ~pk.diverged
+    fit = analysis.fit_timescale(l2, lr, pk.t_star, mask)
+    c_per_lr = {}
+    for eta in sorted(set(lr.tolist())):
+        sel = fit.used & (lr == eta)
+        if sel.any():
+            c_per_lr[eta] = float(10 ** np.mean(np.log10(l2[sel] * lr[sel] * pk.t_star[sel])))
+    col = analysis.collapse(l2, lr, pk.t_star, fit.used)
+    return TimescaleSummary(fit, c_per_lr, col, pk)
+
+
+def _timescale_claims(name: str, scale: str, root) -> Iterator[Claim]:
+    res = store_lib.Store(root).load(experiments.get(name, scale))
+    s = timescale_summary(res)
+    f = s.fit
+    yield Claim(
+        "ch1",
+        f"{name}: slope of log t* vs log λη",
+        abs(f.slope + 1) <= SLOPE_TOLERANCE,
+        f"{f.slope:+.3f} (95% CI {f.slope_ci[0]:+.3f}, {f.slope_ci[1]:+.3f}; n={f.n})",
+        f"-1 ± {SLOPE_TOLERANCE}",
+    )
+    cs = list(s.c_per_lr.values())
+    spread = max(cs) / min(cs) if len(cs) > 1 else float("nan")
+    per = ", ".join(f"η={k:g}: {v:.3g}" for k, v in s.c_per_lr.items())
+    yield Claim(
+        "ch1",
+        f"{name}: c = λη·t* (per η)",
+        len(cs) > 1 and spread <= C_AGREEMENT,
+        f"c = {f.c:.3g} (95% CI {f.c_ci[0]:.3g}, {f.c_ci[1]:.3g}); {per}; max/min {spread:.2f}",
+        f"per-η c within ×{C_AGREEMENT:g}",
+    )
+    col = s.collapse
+    yield Claim(
+        "ch1",
+        f"{name}: collapse in λ·η·t",
+        col.ratio <= COLLAPSE_RATIO,
+        f"std log10 t* {col.spread_steps:.3f} -> std log10 λη·t* {col.spread_scaled:.3f} (ratio {col.ratio:.2f})",
+        f"ratio ≤ {COLLAPSE_RATIO:.2f}",
+    )
+
+
+#: (chapter, experiment, claims generator) in the order the book presents them.
+CLAIMS: list[tuple[str, str, Callable[[str, str, object], Iterator[Claim]]]] = [
+    ("ch1", "timescale_mlp", _timescale_claims),
+    ("ch1", "timescale_cnn", _timescale_claims),
+]
+
+
+def run(scale: str = "cpu", root=None) -> list[Claim]:
+    """Every claim at ``scale``; a missing or unreadable run is a failed claim naming the fix."""
+    out: list[Claim] = []
+    for chapter, name, gen in CLAIMS:
+        try:
+            out.extend(gen(name, scale, root))
+        except store_lib.StoreError as e:
+            out.append(Claim(chapter, f"{name}: run available", False, str(e), "a current entry"))
+        except ValueError as e:  # e.g. too few usable members to fit
+            out.append(Claim(chapter, f"{name}: analysis possible", False, str(e), "a fit"))
+    return out
+
+
+def main(scale: str = "cpu", root=None, chapter: str | None = None) -> int:
+    """Print one line per claim; 0 when all pass, 1 otherwise."""
+    claims = [c for c in run(scale, root) if chapter is None or c.chapter == chapter]
+    for c in claims:
+        print(c.line())
+    failed = sum(not c.passed for c in claims)
+    print(f"{len(claims) - failed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+def report(scale: str = "cpu", chapter: str | None = None, root=None) -> None:
+    """Print the claims of one chapter (what a chapter's "claims, checked" cell shows)."""
+    claims = [c for c in run(scale, root) if chapter is None or c.chapter == chapter]
+    for c in claims:
+        print(c.line())

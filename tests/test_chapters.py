@@ -1,0 +1,65 @@
+"""Chapters in a real browser (Debian Chromium, headless, offline), from the built book.
+
+For every chapter: its plotly figures are drawn (non-empty SVG traces), the kernel-free λ
+slider changes what is plotted, the Colab launch link is there, and the console stays clean.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from browser import open_page
+from test_book_build import built_book, expected_colab_url, page_of  # noqa: F401 (fixture)
+
+CHAPTERS = ["book/ch1_timescale"]
+
+VISIBLE_TRACES = (
+    """gd => gd.data.filter(t => t.visible !== false && t.visible !== 'legendonly').length"""
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("docname", CHAPTERS)
+def test_chapter_figures_and_sliders_work_without_a_kernel(built_book: Path, docname: str) -> None:  # noqa: F811
+    path = page_of(built_book, docname)
+    text = path.read_text()
+    assert f'href="{expected_colab_url(docname)}"' in text, "Colab launch link missing"
+    n_figs = text.count('class="plotly-graph-div"')
+    assert n_figs >= 6, f"{docname}: expected its figures, found {n_figs}"
+    with open_page(path, root=built_book) as (page, errors, blocked):
+        page.wait_for_function(
+            "n => document.querySelectorAll('.plotly-graph-div .main-svg').length >= n", arg=n_figs
+        )
+        # Every figure drew at least one trace with a non-empty path.
+        drawn = page.evaluate(
+            """() => [...document.querySelectorAll('.plotly-graph-div')].map(gd =>
+                [...gd.querySelectorAll('.scatterlayer .trace path.js-line, .scatterlayer .trace path.point')]
+                  .filter(p => (p.getAttribute('d') || '').length > 10).length)"""
+        )
+        assert all(n > 0 for n in drawn), drawn
+
+        # The first figure's λ slider (its first slider): move it and see fewer traces drawn.
+        gd = page.locator(".plotly-graph-div").first
+        gd.scroll_into_view_if_needed()
+        before = gd.evaluate(VISIBLE_TRACES)
+        lines_before = gd.evaluate("gd => gd.querySelectorAll('.scatterlayer .trace').length")
+        rail = gd.locator(".slider-container").first.locator(".slider-rail-touch-rect")
+        box = rail.bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 0.45, box["y"] + box["height"] / 2)
+        page.wait_for_function("gd => gd.layout.sliders[0].active > 0", arg=gd.element_handle())
+        after = gd.evaluate(VISIBLE_TRACES)
+        lines_after = gd.evaluate("gd => gd.querySelectorAll('.scatterlayer .trace').length")
+        assert 0 < after < before, (before, after)
+        assert lines_after < lines_before, (lines_before, lines_after)
+
+        # The η slider dims the other learning rates (opacity), without touching visibility.
+        rail2 = gd.locator(".slider-container").nth(1).locator(".slider-rail-touch-rect")
+        box2 = rail2.bounding_box()
+        page.mouse.click(box2["x"] + box2["width"] - 3, box2["y"] + box2["height"] / 2)
+        page.wait_for_function("gd => gd.layout.sliders[1].active > 0", arg=gd.element_handle())
+        opacities = gd.evaluate("gd => gd.data.map(t => t.opacity)")
+        assert any(o is not None and o < 0.5 for o in opacities)
+        assert gd.evaluate(VISIBLE_TRACES) == after
+        assert not errors, errors.errors
+        assert not blocked, blocked
