@@ -26,6 +26,19 @@ LOSSES = ("cross_entropy", "mse")
 SCHEDULES = ("constant", "step", "cosine")
 SCALES = ("ci", "cpu", "paper")
 
+#: The per-evaluation curves the engine records for every member (arrays of shape
+#: (members, evaluations)): metrics on the full test set, on the current training batch
+#: (the bare loss, without the L2 term), ‖θ‖², and the λ and η in force.
+CURVE_KEYS = (
+    "test_accuracy",
+    "test_loss",
+    "train_accuracy",
+    "train_loss",
+    "sq_norm",
+    "l2",
+    "learning_rate",
+)
+
 
 def _fail(owner: str, name: str, value: Any, why: str) -> None:
     raise ValueError(f"{owner}.{name}={value!r}: {why}")

@@ -67,17 +67,8 @@ ENGINE_VERSION = 1
 #: Version of the on-disk layout of an entry (file names, .json fields).
 FORMAT_VERSION = 1
 
-#: Arrays of shape (members, evals). Same tuple as ``train.CURVE_KEYS`` (a test checks it);
-#: repeated here so that reading the store does not import JAX.
-CURVE_KEYS = (
-    "test_accuracy",
-    "test_loss",
-    "train_accuracy",
-    "train_loss",
-    "sq_norm",
-    "l2",
-    "learning_rate",
-)
+#: Arrays of shape (members, evals), defined in the JAX-free config module.
+CURVE_KEYS = config_lib.CURVE_KEYS
 #: Arrays of shape (members,).
 MEMBER_KEYS = (
     "num_steps",

@@ -31,8 +31,8 @@ import numpy as np
 from flax import nnx
 
 from l2lib import autol2 as autol2_lib
+from l2lib import config, models
 from l2lib import data as data_lib
-from l2lib import models
 from l2lib.config import Experiment
 
 #: SGD member-steps run by this process (all members of a chunk count, frozen ones included).
@@ -42,15 +42,7 @@ TRAIN_STEPS = 0
 #: How many times the chunk program has been traced (compiled) in this process.
 TRACE_COUNT = 0
 
-CURVE_KEYS = (
-    "test_accuracy",
-    "test_loss",
-    "train_accuracy",
-    "train_loss",
-    "sq_norm",
-    "l2",
-    "learning_rate",
-)
+CURVE_KEYS = config.CURVE_KEYS
 
 
 class MemberState(NamedTuple):

@@ -34,7 +34,7 @@ def assert_same_arrays(a: dict, b: dict) -> None:
 def test_curve_keys_are_the_engines():
     from l2lib import train
 
-    assert store.CURVE_KEYS == train.CURVE_KEYS
+    assert store.CURVE_KEYS is train.CURVE_KEYS
 
 
 def test_key_is_readable_and_changes_with_config_and_engine(cfg, monkeypatch):
