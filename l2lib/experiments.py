@@ -98,6 +98,19 @@ def _timescale_mlp_cpu() -> Experiment:
     return _timescale(C.ModelConfig(kind="mlp", width=256, depth=2), 25, TIMESCALE_MAX_STEPS)
 
 
+#: A member's peak must not be an artefact of where its run stops: the fitted members of the
+#: MLP sweep are trained again to twice the horizon, and their t* compared.
+TIMESCALE_LONG_HORIZON = 8.0
+
+
+@register("timescale_mlp_long", "cpu")
+def _timescale_mlp_long_cpu() -> Experiment:
+    cfg = _timescale(C.ModelConfig(kind="mlp", width=256, depth=2), 25, 27_000, probes=())
+    return dataclasses.replace(
+        cfg, duration=dataclasses.replace(cfg.duration, horizon=TIMESCALE_LONG_HORIZON)
+    )
+
+
 @register("timescale_cnn", "cpu")
 def _timescale_cnn_cpu() -> Experiment:
     # The CNN costs ~5× the MLP per step on a CPU: one probe (λ = 0) instead of two.
