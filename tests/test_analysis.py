@@ -80,9 +80,9 @@ def test_scaled_time_integrates_the_l2_and_lr_in_force():
     np.testing.assert_allclose(analysis.scaled_time(res), [[0.5, 1.0, 1.05]])
 
 
-def _synthetic_timescale_store(tmp_path, c_of_lr):
+def _synthetic_timescale_store(tmp_path, c_of_lr, name="timescale_mlp"):
     """A store holding a chapter-1 entry whose peaks follow t* = c(η)/(λη) exactly."""
-    cfg = experiments.get("timescale_mlp", "cpu")
+    cfg = experiments.get(name, "cpu")
     members = cfg.members()
     l2 = np.array([m[0] for m in members])
     lr = np.array([m[1] for m in members])
@@ -166,3 +166,12 @@ def test_figures_have_the_traces_and_kernel_free_sliders_they_promise(tmp_path, 
     monkeypatch.setenv("L2BOOK_BUILD", "1")
     html = figures.show(fig)
     assert "plotly-graph-div" in html.data and "cdn.plot.ly" not in html.data
+
+
+@pytest.mark.parametrize("moves, passes", [(False, True), (True, False)])
+def test_horizon_claim_tells_a_real_peak_from_the_end_of_the_run(tmp_path, moves, passes):
+    # A real peak: c = 1.5 at both horizons. A peak set by the end of the run: c ∝ horizon.
+    _synthetic_timescale_store(tmp_path, lambda eta: 1.5)
+    _synthetic_timescale_store(tmp_path, lambda eta: 3.0 if moves else 1.5, "timescale_mlp_long")
+    (claim,) = check._horizon_claims("timescale_mlp_long", "cpu", tmp_path)
+    assert claim.passed is passes, claim.line()

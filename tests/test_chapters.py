@@ -44,8 +44,10 @@ def test_chapter_figures_and_sliders_work_without_a_kernel(built_book: Path, doc
         gd.scroll_into_view_if_needed()
         before = gd.evaluate(VISIBLE_TRACES)
         lines_before = gd.evaluate("gd => gd.querySelectorAll('.scatterlayer .trace').length")
-        rail = gd.locator(".slider-container").first.locator(".slider-rail-touch-rect")
-        box = rail.bounding_box()
+        # The λ slider sits left (x = 0), the η slider right (x = 0.52).
+        rails = gd.locator(".slider-rail-touch-rect")
+        assert rails.count() == 2
+        box, box2 = sorted((rails.nth(i).bounding_box() for i in range(2)), key=lambda b: b["x"])
         page.mouse.click(box["x"] + box["width"] * 0.45, box["y"] + box["height"] / 2)
         page.wait_for_function("gd => gd.layout.sliders[0].active > 0", arg=gd.element_handle())
         after = gd.evaluate(VISIBLE_TRACES)
@@ -54,8 +56,6 @@ def test_chapter_figures_and_sliders_work_without_a_kernel(built_book: Path, doc
         assert lines_after < lines_before, (lines_before, lines_after)
 
         # The η slider dims the other learning rates (opacity), without touching visibility.
-        rail2 = gd.locator(".slider-container").nth(1).locator(".slider-rail-touch-rect")
-        box2 = rail2.bounding_box()
         page.mouse.click(box2["x"] + box2["width"] - 3, box2["y"] + box2["height"] / 2)
         page.wait_for_function("gd => gd.layout.sliders[1].active > 0", arg=gd.element_handle())
         opacities = gd.evaluate("gd => gd.data.map(t => t.opacity)")

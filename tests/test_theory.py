@@ -126,6 +126,16 @@ def test_zero_initial_outputs_and_no_test_kernel(problem):
     np.testing.assert_allclose(f_train, full, rtol=1e-13)
 
 
+def test_precomputed_eigendecomposition_gives_same_outputs(problem):
+    times = jnp.array([0.5, 5.0])
+    direct = theory.mse_solution(**problem, times=times, l2=0.1, k=3)
+    eig = jnp.linalg.eigh(jnp.asarray(problem["kernel_train"]))
+    args = dict(problem, kernel_train=(eig.eigenvalues, eig.eigenvectors))
+    via_eigh = theory.mse_solution(**args, times=times, l2=0.1, k=3)
+    np.testing.assert_allclose(via_eigh[0], direct[0], rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(via_eigh[1], direct[1], rtol=1e-12, atol=1e-13)
+
+
 def test_invalid_homogeneity_raises(problem):
     with pytest.raises(ValueError, match="homogeneity"):
         theory.mse_solution(**problem, times=jnp.ones(1), l2=0.1, k=1.5)
