@@ -159,6 +159,61 @@ CLAIMS: list[tuple[str, str, Callable[[str, str, object], Iterator[Claim]]]] = [
 ]
 
 
+# --- chapter 4: infinite width against finite networks ---------------------------------------
+
+#: The widest network's fitted kernel decay rate within this fraction of 2(k − 1)λ.
+KERNEL_RATE_TOLERANCE = 0.05
+#: The regularised Hessian's smallest eigenvalue within this fraction of λ.
+HESSIAN_TOLERANCE = 0.10
+
+
+def _width_claims(name: str, scale: str, root) -> Iterator[Claim]:
+    from l2lib import widthexp
+
+    cfg, art = widthexp.load(name, scale, root=root, compute=False)
+    s = widthexp.width_summary(art.arrays, cfg)
+    per = ", ".join(
+        f"W={int(w)}: {r:.4f} ({e:.1%})"
+        for w, r, e in zip(s.widths, s.rate, s.rate_error, strict=True)
+    )
+    yield Claim(
+        "ch4",
+        "kernel decay rate, widest net",
+        bool(s.rate_error[-1] <= KERNEL_RATE_TOLERANCE),
+        f"rate {s.rate[-1]:.4f} vs 2(k−1)λ = {s.theory_rate:.4f} ({s.rate_error[-1]:.1%}); {per}",
+        f"within {KERNEL_RATE_TOLERANCE:.0%}",
+    )
+    yield Claim(
+        "ch4",
+        "kernel-rate error falls with width",
+        bool(np.all(np.diff(s.rate_error) < 0)),
+        "errors " + " > ".join(f"{e:.1%}" for e in s.rate_error),
+        "strictly decreasing in width",
+    )
+
+
+def _hessian_claims(name: str, scale: str, root) -> Iterator[Claim]:
+    from l2lib import widthexp
+
+    _, art = widthexp.load(name, scale, root=root, compute=False)
+    for l2, small in zip(art["l2"], art["smallest"], strict=True):
+        ratio = float(small[0] / l2)
+        yield Claim(
+            "ch4",
+            f"Hessian: smallest eig ≈ λ (λ={l2:g})",
+            abs(ratio - 1) <= HESSIAN_TOLERANCE,
+            f"smallest {small[0]:.4g}, ratio to λ {ratio:.3f} (train loss "
+            f"{float(art['train_loss']):.2e})",
+            f"ratio 1 ± {HESSIAN_TOLERANCE:g}",
+        )
+
+
+CLAIMS += [
+    ("ch4", "width_ntk", _width_claims),
+    ("ch4", "hessian_min_eig", _hessian_claims),
+]
+
+
 def run(scale: str = "cpu", root=None) -> list[Claim]:
     """Every claim at ``scale``; a missing or unreadable run is a failed claim naming the fix."""
     out: list[Claim] = []

@@ -4,6 +4,8 @@ Commands::
 
     sweep NAME [--scale ci|cpu|paper] [--force] [--store PATH]   train (or find) a sweep
     sweep --config-json FILE [--force] [--store PATH]            the same, for a config file
+    artifact NAME [--scale S] [--force] [--store PATH]           compute (or find) a non-grid
+                                                                 result (l2lib.widthexp.ARTIFACTS)
     list [--store PATH]                                          one line per entry
     verify [--store PATH]                                        check every entry
     golden [--write]                                             check / rewrite golden numbers
@@ -181,6 +183,42 @@ def _sweep(args: argparse.Namespace) -> int:
     if cached:
         print(f"{cfg.name}/{cfg.scale}: found in the store", file=sys.stderr)
     print(res.path)
+    return 0
+
+
+# --- artifact -------------------------------------------------------------------------------
+
+
+def _artifact_arguments(p: argparse.ArgumentParser) -> None:
+    from l2lib import widthexp
+
+    p.add_argument("name", help=f"one of: {', '.join(widthexp.artifact_names())}")
+    p.add_argument("--scale", choices=config_lib.SCALES, default="cpu", help="default: cpu")
+    p.add_argument("--force", action="store_true", help="discard the stored artifact, recompute")
+    _store_argument(p)
+
+
+@command(
+    "artifact",
+    "compute a non-grid result (width sweep, theory curves, Hessian) or find it in the store",
+    _artifact_arguments,
+)
+def _artifact(args: argparse.Namespace) -> int:
+    from l2lib import widthexp
+
+    if args.name not in widthexp.ARTIFACTS:
+        raise UsageError(
+            f"unknown artifact {args.name!r}: one of {', '.join(widthexp.artifact_names())}"
+        )
+    store = _writable_store(args.store)
+    try:
+        _, art = widthexp.load(args.name, args.scale, recompute=args.force, root=store)
+    except store_lib.StoreError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    wall = art.meta.get("wall_s")
+    print(f"{args.name}/{args.scale}: wall {wall:.1f} s" if wall else args.name, file=sys.stderr)
+    print(art.path)
     return 0
 
 

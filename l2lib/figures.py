@@ -247,3 +247,273 @@ def collapse_curves(results: Arrays, title: str = "Accuracy against λ·η·t") 
     return add_member_sliders(
         fig, [l2[i] for i in keep], [lr[i] for i in keep], [v for v in l2s if v > 0], lrs
     )
+
+
+# --- chapter 4: infinite-width theory against finite networks -------------------------------
+
+
+def add_grid_sliders(
+    fig: go.Figure,
+    trace_a: Sequence[float | None],
+    trace_b: Sequence[float | None],
+    a_values: Sequence[float],
+    b_values: Sequence[float],
+    a_prefix: str = "λ = ",
+    b_prefix: str = "k = ",
+    y: float = -0.18,
+) -> go.Figure:
+    """Two kernel-free sliders over a precomputed grid: the first (``a``, e.g. λ) sets which
+    traces are *visible*, the second (``b``, e.g. k) which are drawn solid (opacity); ``None``
+    marks a trace that is always shown. Like :func:`add_member_sliders`, other prefixes."""
+    n = len(fig.data)
+    assert len(trace_a) == len(trace_b) == n
+
+    def vis(sel):
+        return [t is None or sel is None or t == sel for t in trace_a]
+
+    def opa(sel):
+        return [1.0 if (t is None or sel is None or t == sel) else FAINT for t in trace_b]
+
+    a_steps = [dict(method="restyle", label="all", args=[{"visible": vis(None)}])]
+    a_steps += [dict(method="restyle", label=_fmt(v), args=[{"visible": vis(v)}]) for v in a_values]
+    b_steps = [dict(method="restyle", label="all", args=[{"opacity": opa(None)}])]
+    b_steps += [dict(method="restyle", label=_fmt(v), args=[{"opacity": opa(v)}]) for v in b_values]
+    common = dict(active=0, len=0.48, y=y, pad=dict(t=10))
+    fig.update_layout(
+        sliders=[
+            dict(steps=a_steps, currentvalue=dict(prefix=a_prefix), x=0.0, **common),
+            dict(steps=b_steps, currentvalue=dict(prefix=b_prefix), x=0.52, **common),
+        ],
+        margin=dict(b=150),
+    )
+    return fig
+
+
+def l2_decay(
+    l2_values: Sequence[float],
+    k_values: Sequence[int],
+    t_max: float,
+    title: str = "What L2 does at infinite width",
+) -> go.Figure:
+    """The two decays of paper §3 against flow time t = η·steps, for a grid of λ × k: the
+    kernel Θ_t/Θ₀ = e^{−2(k−1)λt} (solid) and the output drift e^{−kλt} (dotted; what L2 alone
+    does to f). λ slider: visibility; k slider: opacity."""
+    t = np.linspace(0.0, t_max, 200)
+    fig = go.Figure()
+    ta, tb = [], []
+    for l2 in l2_values:
+        for j, k in enumerate(k_values):
+            for label, y, dash in (
+                ("Θ_t/Θ₀", np.exp(-2 * (k - 1) * l2 * t), "solid"),
+                ("e^{−kλt}", np.exp(-k * l2 * t), "dot"),
+            ):
+                fig.add_trace(
+                    go.Scatter(
+                        x=t,
+                        y=y,
+                        mode="lines",
+                        line=dict(color=color_for(j), dash=dash),
+                        name=f"{label}, λ={_fmt(l2)}, k={k}",
+                    )
+                )
+                ta.append(l2)
+                tb.append(k)
+    fig.update_layout(
+        title=title,
+        xaxis=dict(title="flow time t = η·steps"),
+        yaxis=dict(title="factor", type="log", range=[-3, 0.05]),
+    )
+    return add_grid_sliders(fig, ta, tb, list(l2_values), list(k_values))
+
+
+def theory_test_curves(
+    arrays: Arrays, metric: str = "test_accuracy", title: str | None = None
+) -> go.Figure:
+    """A ``width_theory`` artifact: test ``metric`` against flow time t under the theory, one
+    curve per λ × k (color = k). λ slider: visibility; k slider: opacity."""
+    l2s = [float(v) for v in arrays["l2"]]
+    ks = [int(v) for v in arrays["k"]]
+    lam_t = np.asarray(arrays["lambda_t"])
+    vals = np.asarray(arrays[metric])
+    fig = go.Figure()
+    ta, tb = [], []
+    for i, l2 in enumerate(l2s):
+        for j, k in enumerate(ks):
+            fig.add_trace(
+                go.Scatter(
+                    x=lam_t / l2,
+                    y=vals[i, j],
+                    mode="lines",
+                    line=dict(color=color_for(j)),
+                    name=f"λ={_fmt(l2)}, k={k}",
+                    hovertemplate=f"λ={_fmt(l2)} k={k}<br>t %{{x:.3g}}<br>%{{y:.3f}}<extra></extra>",
+                )
+            )
+            ta.append(l2)
+            tb.append(k)
+    ylabel = metric.replace("_", " ")
+    fig.update_layout(
+        title=title or f"Theory: {ylabel} against time, λ × k",
+        xaxis=dict(title="flow time t = η·steps", type="log", exponentformat="power"),
+        yaxis=dict(title=ylabel),
+    )
+    return add_grid_sliders(fig, ta, tb, l2s, ks)
+
+
+def kernel_vs_width(arrays: Arrays, l2: float, k: int, title: str | None = None) -> go.Figure:
+    """A ``width_ntk`` artifact: measured tr Θ_t / tr Θ₀ per width against e^{−2(k−1)λt}, and
+    the random-features (k = 1) kernel, which does not move."""
+    t = np.asarray(arrays["times"])
+    fig = go.Figure()
+    for i, w in enumerate(np.asarray(arrays["widths"])):
+        tr = np.asarray(arrays["kernel_trace"][i])
+        fig.add_trace(
+            go.Scatter(
+                x=t,
+                y=tr / tr[0],
+                mode="lines+markers",
+                line=dict(color=color_for(i)),
+                name=f"width {int(w)} (k={k})",
+            )
+        )
+    rf = np.asarray(arrays["rf_kernel_trace"])
+    fig.add_trace(
+        go.Scatter(
+            x=t,
+            y=rf / rf[0],
+            mode="lines+markers",
+            line=dict(color="gray"),
+            name="random features (k=1)",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=t,
+            y=np.exp(-2 * (k - 1) * l2 * t),
+            mode="lines",
+            line=dict(color="black", dash="dash"),
+            name=f"theory e^(−{2 * (k - 1)}λt)",
+        )
+    )
+    fig.update_layout(
+        title=title or f"Kernel decay at λ = {_fmt(l2)}: measured against theory",
+        xaxis=dict(title="flow time t = η·steps"),
+        yaxis=dict(title="tr Θ_t / tr Θ₀", type="log", exponentformat="power"),
+    )
+    return fig
+
+
+def _fro(a: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.sum(np.asarray(a) ** 2, axis=(-2, -1)))
+
+
+def outputs_vs_width(arrays: Arrays, split: str = "train", title: str | None = None) -> go.Figure:
+    """A ``width_ntk`` artifact: ‖f_t‖ on the training (or test) set against t, measured (solid)
+    and theory from the same network's Θ₀, f₀ (dashed), per width; the random-features model
+    (k = 1) with its kernel-ridge limit (dotted)."""
+    t = np.asarray(arrays["times"])
+    fig = go.Figure()
+    for i, w in enumerate(np.asarray(arrays["widths"])):
+        for kind, dash in (("f", "solid"), ("theory", "dash")):
+            a = arrays[f"f_{split}" if kind == "f" else f"theory_{split}"][i]
+            fig.add_trace(
+                go.Scatter(
+                    x=t,
+                    y=_fro(a),
+                    mode="lines",
+                    line=dict(color=color_for(i), dash=dash),
+                    name=f"width {int(w)}: " + ("measured" if kind == "f" else "theory"),
+                )
+            )
+    fig.add_trace(
+        go.Scatter(
+            x=t,
+            y=_fro(arrays[f"rf_f_{split}"]),
+            mode="lines",
+            line=dict(color="gray"),
+            name="random features (k=1): measured",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=t,
+            y=_fro(arrays[f"rf_theory_{split}"]),
+            mode="lines",
+            line=dict(color="gray", dash="dash"),
+            name="random features: theory",
+        )
+    )
+    ridge = float(np.sqrt(np.sum(np.asarray(arrays[f"rf_ridge_{split}"]) ** 2)))
+    fig.add_trace(
+        go.Scatter(
+            x=[t[0], t[-1]],
+            y=[ridge, ridge],
+            mode="lines",
+            line=dict(color="black", dash="dot"),
+            name="kernel ridge limit (k=1)",
+        )
+    )
+    fig.update_layout(
+        title=title or f"Outputs on the {split} set: ‖f_t‖ measured and theory",
+        xaxis=dict(title="flow time t = η·steps"),
+        yaxis=dict(title="‖f_t‖ (Frobenius over examples × classes)"),
+    )
+    return fig
+
+
+def width_errors(summary, title: str = "Distance from the theory against width") -> go.Figure:
+    """A :class:`~l2lib.widthexp.WidthSummary`: relative error of the kernel decay rate and the
+    largest output deviation (train, test) against width, log–log."""
+    w = np.asarray(summary.widths)
+    fig = go.Figure()
+    for i, (name, y) in enumerate(
+        (
+            ("|rate − 2(k−1)λ| / 2(k−1)λ", summary.rate_error),
+            ("max_t ‖f_t − f_t^th‖ / ‖Y‖ (train)", summary.output_error),
+            ("the same, test", summary.test_output_error),
+        )
+    ):
+        fig.add_trace(
+            go.Scatter(x=w, y=y, mode="lines+markers", line=dict(color=color_for(i)), name=name)
+        )
+    fig.update_layout(
+        title=title,
+        xaxis=dict(title="width", type="log"),
+        yaxis=dict(title="relative error", type="log", exponentformat="power"),
+    )
+    return fig
+
+
+def hessian_eigs(
+    arrays: Arrays, title: str = "Smallest eigenvalues of ∇²(L + ½λ‖θ‖²), over λ"
+) -> go.Figure:
+    """A ``hessian_min_eig`` artifact: the three smallest eigenvalues of the regularised Hessian
+    at a near-interpolating point, divided by λ, against λ (the heuristic: ratio 1)."""
+    l2 = np.asarray(arrays["l2"], float)
+    small = np.asarray(arrays["smallest"])
+    fig = go.Figure()
+    for j in range(small.shape[1]):
+        fig.add_trace(
+            go.Scatter(
+                x=l2,
+                y=small[:, j] / l2,
+                mode="markers",
+                marker=dict(size=12 - 2 * j, color=color_for(j)),
+                name=f"eigenvalue #{j + 1} from the bottom, / λ",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[l2.min() / 2, l2.max() * 2],
+            y=[1.0, 1.0],
+            mode="lines",
+            line=dict(color="black", dash="dash"),
+            name="eigenvalue = λ",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        xaxis=dict(title="λ", type="log", exponentformat="power"),
+        yaxis=dict(title="eigenvalue / λ"),
+    )
+    return fig

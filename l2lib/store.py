@@ -708,11 +708,165 @@ class Store:
                     else None,
                 )
             )
-        return out
+        return out + self._artifact_entries()
 
     def verify(self) -> list[Problem]:
-        """One :class:`Problem` per corrupt or stale entry; empty when all is well."""
+        """One :class:`Problem` per corrupt or stale entry (sweeps and artifacts); empty when
+        all is well."""
         return [Problem(e.path, e.message or e.status) for e in self.entries() if e.message]
+
+    # artifacts: results that are not a λ × η grid (see the "Artifacts" section below)
+    def artifact_dir(self) -> Path:
+        return self.root / ARTIFACT_DIR
+
+    def artifact_path(self, name: str, scale: str, params: Mapping[str, Any]) -> Path:
+        """The artifact's ``.json`` (the ``.npz`` lies beside it); it may not exist yet."""
+        return self.artifact_dir() / f"{artifact_key(name, scale, params)}.json"
+
+    def save_artifact(
+        self,
+        name: str,
+        scale: str,
+        params: Mapping[str, Any],
+        arrays: Mapping[str, np.ndarray],
+        provenance: Mapping[str, Any] | None = None,
+    ) -> Path:
+        """Write (or replace) the artifact ``(name, scale, params)`` atomically; return its
+        ``.json`` path. ``provenance`` adds caller-known fields (``wall_s``, ``dataset``, ...);
+        environment, device, commit and creation time are filled in here."""
+        params = _canonical_params(params)
+        key = artifact_key(name, scale, params)
+        npz = _npz_bytes({k: np.asarray(v) for k, v in arrays.items()})
+        meta: dict[str, Any] = {
+            "wall_s": None,
+            "dataset": None,
+            **environment(),
+            **dict(provenance or {}),
+            "format_version": FORMAT_VERSION,
+            "kind": "artifact",
+            "key": key,
+            "name": name,
+            "scale": scale,
+            "params": params,
+            "engine_version": ENGINE_VERSION,
+            "arrays": sorted(arrays),
+            "created": _now(),
+            "npz_sha256": _sha256(npz),
+            "npz_bytes": len(npz),
+        }
+        d = self.artifact_dir()
+        d.mkdir(parents=True, exist_ok=True)
+        json_path = d / f"{key}.json"
+        with _flock(self._lock_path(key)):
+            for leftover in d.glob(f".{key}.*.tmp"):
+                leftover.unlink(missing_ok=True)
+            if json_path.exists():
+                json_path.unlink()
+                _fsync_dir(d)
+            _write_atomic(d / f"{key}.npz", npz)
+            _write_atomic(json_path, _json_bytes(meta))
+        return json_path
+
+    def read_artifact(self, json_path: Path, allow_stale: bool = False) -> Artifact:
+        """Read and check one artifact by its ``.json`` path (see :meth:`load_artifact`)."""
+        json_path = Path(json_path)
+        key = json_path.name[: -len(".json")]
+        name, scale = _split_key(key)
+        try:
+            meta = _parse_json(json_path.read_bytes())
+        except FileNotFoundError:
+            raise MissingEntryError(f"no artifact {json_path}") from None
+        except ValueError as e:
+            raise _corrupt_artifact(json_path, str(e), name, scale) from None
+        name, scale = meta.get("name", name), meta.get("scale", scale)
+        missing = [f for f in ARTIFACT_META_FIELDS if f not in meta]
+        if missing:
+            raise _corrupt_artifact(json_path, f"metadata lacks {missing}", name, scale)
+        if artifact_key(name, scale, meta["params"], meta["engine_version"]) != key:
+            raise _corrupt_artifact(json_path, "file name does not match its params", name, scale)
+        npz_path = json_path.with_name(f"{key}.npz")
+        try:
+            npz = npz_path.read_bytes()
+        except FileNotFoundError:
+            raise _corrupt_artifact(npz_path, "file missing", name, scale) from None
+        if _sha256(npz) != meta["npz_sha256"]:
+            raise _corrupt_artifact(npz_path, "checksum mismatch", name, scale)
+        try:
+            arrays = _read_npz(npz)
+        except (ValueError, OSError, zipfile.BadZipFile) as e:
+            raise _corrupt_artifact(npz_path, f"unreadable .npz: {e}", name, scale) from None
+        if sorted(arrays) != meta["arrays"]:
+            raise _corrupt_artifact(npz_path, "arrays differ from the metadata", name, scale)
+        if meta["engine_version"] != ENGINE_VERSION and not allow_stale:
+            raise StaleEntryError(
+                f"{json_path} was made by engine version {meta['engine_version']}, this is "
+                f"version {ENGINE_VERSION}: recompute with `{artifact_command(name, scale)}`"
+            )
+        return Artifact(arrays=arrays, meta=meta, path=json_path)
+
+    def load_artifact(self, name: str, scale: str, params: Mapping[str, Any]) -> Artifact:
+        """The artifact ``(name, scale, params)`` of this ``ENGINE_VERSION``, checked.
+
+        Raises:
+          MissingEntryError: none (the message gives the command that makes it).
+          CorruptEntryError: it fails its checksums or does not parse.
+        """
+        p = self.artifact_path(name, scale, params)
+        if not p.is_file():
+            raise MissingEntryError(
+                f"no artifact {name}/{scale} with these parameters in {self.artifact_dir()}: "
+                f"produce it with `{artifact_command(name, scale)}`"
+            )
+        return self.read_artifact(p)
+
+    def _artifact_entries(self) -> list[EntryInfo]:
+        d = self.artifact_dir()
+        if not d.is_dir():
+            return []
+        keys = sorted(
+            {
+                p.name.rsplit(".", 1)[0]
+                for p in [*d.glob("*.json"), *d.glob("*.npz")]
+                if not p.name.startswith(".")
+            }
+        )
+        out = []
+        for key in keys:
+            json_path = d / f"{key}.json"
+            name, scale = _split_key(key)
+            try:
+                a = self.read_artifact(json_path, allow_stale=True)
+            except (CorruptEntryError, MissingEntryError) as e:
+                msg = str(e)
+                if not json_path.exists():
+                    msg = (
+                        "an .npz without its .json (a write was interrupted): delete it and "
+                        f"rerun `{artifact_command(name, scale)}`"
+                    )
+                out.append(EntryInfo(key, json_path, name, scale, "corrupt", message=msg))
+                continue
+            m = a.meta
+            dev = m.get("device") or {}
+            out.append(
+                EntryInfo(
+                    key,
+                    json_path,
+                    m["name"],
+                    m["scale"],
+                    "stale" if a.stale else "current",
+                    device=dev.get("kind") or dev.get("platform"),
+                    created=m["created"],
+                    engine_version=m["engine_version"],
+                    message=(
+                        f"stale: made by engine version {m['engine_version']}, this is "
+                        f"{ENGINE_VERSION}; delete it and rerun "
+                        f"`{artifact_command(m['name'], m['scale'])}`"
+                    )
+                    if a.stale
+                    else None,
+                )
+            )
+        return out
 
     # partial sweeps
     def _group_paths(self, cfg: Experiment, i: int) -> tuple[Path, Path]:
@@ -888,6 +1042,125 @@ def _sweep(cfg: Experiment, store: Store, progress: SweepProgress | None) -> Pat
     path = store.save(cfg, train.concat_results([done[i][0] for i in range(len(plan))]), provenance)
     shutil.rmtree(store.partial_dir(cfg), ignore_errors=True)
     return path
+
+
+# --- artifacts ------------------------------------------------------------------------------
+#
+# Results that are not a λ × η grid (a width sweep, a Hessian spectrum...) live in
+# ``<root>/artifacts/<name>-<scale>-<hash12>.{npz,json}``. ``hash12`` is the SHA-256 of the
+# canonical JSON of ``(name, scale, params, ENGINE_VERSION)``; writes are atomic and checksummed
+# exactly like sweep entries, and ``list``/``verify`` cover them. The code that computes an
+# artifact is registered in ``l2lib.widthexp.ARTIFACTS``; ``python -m l2lib artifact NAME``
+# runs it.
+
+ARTIFACT_DIR = "artifacts"
+ARTIFACT_META_FIELDS = (
+    "format_version",
+    "kind",
+    "key",
+    "name",
+    "scale",
+    "params",
+    "engine_version",
+    "l2lib_version",
+    "versions",
+    "device",
+    "git",
+    "wall_s",
+    "created",
+    "arrays",
+    "npz_sha256",
+    "npz_bytes",
+)
+
+
+def artifact_command(name: str, scale: str, force: bool = False) -> str:
+    """The command that (re)produces an artifact."""
+    return f"python -m l2lib artifact {name} --scale {scale}" + (" --force" if force else "")
+
+
+def _corrupt_artifact(path: Path, why: str, name: str, scale: str) -> CorruptEntryError:
+    return CorruptEntryError(
+        f"corrupt artifact {path} ({why}): delete it and rerun "
+        f"`{artifact_command(name, scale, force=True)}`"
+    )
+
+
+def _canonical_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` as plain JSON (tuples → lists); ``ValueError`` if not JSON-able."""
+    try:
+        return json.loads(json.dumps(dict(params), sort_keys=True, allow_nan=False))
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"artifact params must be plain JSON values: {e}") from None
+
+
+def artifact_key(
+    name: str, scale: str, params: Mapping[str, Any], engine_version: int | None = None
+) -> str:
+    """``<name>-<scale>-<hash12>``, unique per (name, scale, params, engine version)."""
+    v = ENGINE_VERSION if engine_version is None else engine_version
+    body = _canonical({"name": name, "scale": scale, "params": _canonical_params(params)})
+    h = hashlib.sha256(body + f":engine{v}".encode()).hexdigest()[:12]
+    return f"{_safe(name)}-{_safe(scale)}-{h}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Artifact:
+    """A loaded artifact: ``arrays``, ``meta`` (params and provenance) and its ``.json`` path."""
+
+    arrays: dict[str, np.ndarray]
+    meta: dict[str, Any]
+    path: Path
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.meta["params"]
+
+    @property
+    def stale(self) -> bool:
+        return self.meta["engine_version"] != ENGINE_VERSION
+
+
+def load_or_compute_artifact(
+    name: str,
+    scale: str,
+    params: Mapping[str, Any],
+    fn: Callable[[], Mapping[str, np.ndarray]],
+    store: Store | str | os.PathLike[str] | None = None,
+    force: bool = False,
+    provenance: Mapping[str, Any] | None = None,
+) -> Artifact:
+    """The artifact ``(name, scale, params)``: from the store, else ``fn()`` stored and returned.
+
+    ``fn`` takes no arguments and returns the arrays; its wall time is recorded. Concurrent
+    calls for one key wait for each other. A corrupt artifact raises (never silently
+    recomputed); ``force`` recomputes.
+
+    Raises:
+      MissingEntryError: missing and computing is forbidden (``L2LIB_FORBID_TRAINING``).
+      CorruptEntryError: the stored artifact is damaged (rerun with ``force``).
+    """
+    store = _as_store(store)
+    params = _canonical_params(params)
+    path = store.artifact_path(name, scale, params)
+    if not force and path.is_file():
+        return store.read_artifact(path)
+    if os.environ.get("L2LIB_FORBID_TRAINING"):
+        raise MissingEntryError(
+            f"no artifact {name}/{scale} in {store.artifact_dir()} and computing is forbidden "
+            f"here (L2LIB_FORBID_TRAINING): produce it with `{artifact_command(name, scale)}`"
+        )
+    with _flock(store._lock_path(artifact_key(name, scale, params))):
+        if not force and path.is_file():
+            return store.read_artifact(path)
+        t0 = time.perf_counter()
+        arrays = fn()
+        wall = time.perf_counter() - t0
+        store.save_artifact(name, scale, params, arrays, {"wall_s": wall, **dict(provenance or {})})
+    return store.read_artifact(path)
 
 
 # --- golden numbers -------------------------------------------------------------------------

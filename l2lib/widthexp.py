@@ -1,0 +1,588 @@
+"""Finite networks against the infinite-width theory of L2 (paper §3), and the Hessian check.
+
+Three computations, each stored as an artifact (:mod:`l2lib.store`, ``artifacts/``) and
+registered in :data:`ARTIFACTS` (``python -m l2lib artifact NAME --scale cpu``):
+
+* :func:`width_experiment` (``width_ntk``): bias-free ReLU MLPs in NTK parameterisation
+  (k = depth + 1 homogeneous) of several widths, trained by small-step full-batch gradient
+  descent on ``½ Σ_i ‖f(x_i) − y_i‖² + ½λ‖θ‖²`` (one-hot targets; flow time ``t = η · steps``).
+  At fixed times it records the empirical NTK (class-averaged, train × train), and the train and
+  test outputs; beside them the theory (:func:`l2lib.theory.mse_solution`) started from the same
+  network's empirical Θ₀ and f₀. A random-features model (only the read-out trains: linear in its
+  parameters, k = 1) shows the contrast: its kernel is frozen and its outputs go to kernel ridge
+  regression, while for k ≥ 2 they go to 0.
+* :func:`theory_curves` (``width_theory``): test loss and accuracy under the infinite-width
+  theory for a grid of λ × k, with one fixed kernel (the analytic ReLU NTK), f₀ = 0.
+* :func:`hessian_experiment` (``hessian_min_eig``): a tiny over-parameterised net trained on the
+  bare loss to (near) interpolation; the extreme eigenvalues of ``∇²(L + ½λ‖θ‖²)`` there.
+
+The networks are plain JAX (a list of weight matrices, no Flax): the k-homogeneity and the
+σ_w² = 2 NTK scaling are then visible in ten lines and match :func:`l2lib.theory.relu_ntk`
+exactly (``f = √(2/n_L) W_out·relu(… √(2/d) W₁x)``, all weights N(0, 1)). Inputs are scaled to
+the sphere of radius √d (so ``x·x/d = 1``, the scale the NTK formulas assume).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from l2lib.config import DataConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class WidthConfig:
+    """The width experiment. Times are flow times ``t = learning_rate · steps``.
+
+    Attributes:
+      num_train, num_test: the first examples of MNIST-1D.
+      widths: hidden widths of the MLPs trained (one network each).
+      depth: hidden layers (k = depth + 1).
+      l2: λ of ½λ‖θ‖².
+      learning_rate: the GD step η (small: GD ≈ gradient flow); checked against 1/max eig Θ₀.
+      horizon: the last flow time recorded.
+      num_times: evaluation times, evenly spaced in [0, horizon].
+      rf_width: features of the random-features (k = 1) model.
+      seed: initialisation seed (the same key for every width).
+    """
+
+    num_train: int = 64
+    num_test: int = 256
+    widths: tuple[int, ...] = (256, 1024, 4096)
+    depth: int = 1
+    l2: float = 0.1
+    learning_rate: float = 0.005
+    horizon: float = 30.0
+    num_times: int = 31
+    rf_width: int = 1024
+    seed: int = 0
+
+    @property
+    def k(self) -> int:
+        return self.depth + 1
+
+    def params(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class TheoryConfig:
+    """Test curves under the infinite-width theory for each λ × k (one kernel for every k)."""
+
+    num_train: int = 128
+    num_test: int = 500
+    kernel_depth: int = 1
+    l2: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3)
+    k: tuple[int, ...] = (1, 2, 3, 4)
+    num_times: int = 61
+    lambda_t_min: float = 1e-3
+    lambda_t_max: float = 100.0
+
+    def params(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class HessianConfig:
+    """A tiny over-parameterised MLP (more parameters than outputs to fit) and its Hessian."""
+
+    num_train: int = 8
+    width: int = 32
+    depth: int = 1
+    l2: tuple[float, ...] = (1e-3, 1e-2, 1e-1)
+    learning_rate: float = 0.02
+    num_steps: int = 20000
+    seed: int = 0
+
+    def params(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def width_config(scale: str) -> WidthConfig:
+    """``ci``: seconds (tests); ``cpu``: what the book shows."""
+    if scale == "ci":
+        return WidthConfig(
+            num_train=8, num_test=16, widths=(16, 32), horizon=1.0, num_times=3, rf_width=16
+        )
+    if scale in ("cpu", "paper"):
+        return WidthConfig()
+    raise ValueError(f"scale={scale!r}: use ci, cpu or paper")
+
+
+def theory_config(scale: str) -> TheoryConfig:
+    if scale == "ci":
+        return TheoryConfig(num_train=8, num_test=16, l2=(0.1, 1.0), k=(1, 2), num_times=5)
+    if scale in ("cpu", "paper"):
+        return TheoryConfig()
+    raise ValueError(f"scale={scale!r}: use ci, cpu or paper")
+
+
+def hessian_config(scale: str) -> HessianConfig:
+    if scale == "ci":
+        return HessianConfig(num_train=2, width=4, num_steps=200, l2=(1e-2,))
+    if scale in ("cpu", "paper"):
+        return HessianConfig()
+    raise ValueError(f"scale={scale!r}: use ci, cpu or paper")
+
+
+# --- data and the network -------------------------------------------------------------------
+
+
+def sphere_data(num_train: int, num_test: int):
+    """MNIST-1D inputs scaled to ‖x‖ = √d, one-hot float targets; ``(x, y, x_test, y_test)``."""
+    from l2lib import data as data_lib
+
+    ds = data_lib.load(DataConfig(name="mnist1d", num_train=num_train, num_test=num_test))
+
+    def sphere(x: np.ndarray) -> np.ndarray:
+        x = x.reshape(x.shape[0], -1).astype(np.float64)
+        return x / np.linalg.norm(x, axis=1, keepdims=True) * np.sqrt(x.shape[1])
+
+    eye = np.eye(ds.num_classes)
+    eye = eye.astype(np.float32)
+    return sphere(ds.x_train), eye[ds.y_train], sphere(ds.x_test), eye[ds.y_test]
+
+
+def init_mlp(key, d: int, width: int, depth: int, num_classes: int) -> list:
+    """Weights N(0, 1) of a bias-free MLP d → width (× depth) → num_classes."""
+    import jax
+
+    sizes = [d] + [width] * depth + [num_classes]
+    keys = jax.random.split(key, len(sizes) - 1)
+    return [jax.random.normal(k, (a, b)) for k, a, b in zip(keys, sizes[:-1], sizes[1:])]
+
+
+def apply_mlp(params: list, x):
+    """NTK parameterisation, σ_w² = 2: ``h ← √(2/fan_in) · relu(h) @ W`` (no relu on the
+    input). Homogeneous of degree ``len(params)`` in the weights."""
+    import jax
+    import jax.numpy as jnp
+
+    h = x
+    for i, w in enumerate(params):
+        if i > 0:
+            h = jax.nn.relu(h)
+        h = jnp.sqrt(2.0 / w.shape[0]) * (h @ w)
+    return h
+
+
+def width_experiment(cfg: WidthConfig) -> dict[str, np.ndarray]:
+    """Train one MLP per width and the random-features model; measure against the theory.
+
+    Returns arrays (W = len(widths), T = num_times, n/m = train/test examples, c = classes):
+    ``times`` (T,); ``widths`` (W,); ``kernel_trace`` (W, T) the trace of the class-averaged
+    empirical NTK on the training set; ``kernel_init`` (W, n, n); ``f_train`` (W, T, n, c),
+    ``f_test`` (W, T, m, c) measured; ``theory_train``, ``theory_test`` the same from
+    :func:`~l2lib.theory.mse_solution` with each network's own Θ₀ and f₀; ``rate`` (W,) the
+    fitted kernel decay rate (:func:`~l2lib.theory.kernel_decay_rate`); ``eta_max_eig`` (W,)
+    η · max eig Θ₀; ``y_train``, ``y_test``; and for the random-features model ``rf_*``
+    (``rf_f_train``, ``rf_f_test``, ``rf_theory_train``, ``rf_theory_test``, ``rf_ridge_train``,
+    ``rf_ridge_test`` the kernel-ridge limit, ``rf_kernel_trace``).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from l2lib import theory
+
+    _forbid()
+    x, y, xt, yt = (jnp.asarray(a) for a in sphere_data(cfg.num_train, cfg.num_test))
+    n, c = y.shape
+    steps_total = int(round(cfg.horizon / cfg.learning_rate))
+    steps_per = steps_total // (cfg.num_times - 1)
+    times = cfg.learning_rate * steps_per * np.arange(cfg.num_times)
+    key = jax.random.key(cfg.seed)
+    out: dict[str, list] = {
+        k: []
+        for k in (
+            "kernel_trace",
+            "kernel_init",
+            "f_train",
+            "f_test",
+            "theory_train",
+            "theory_test",
+            "rate",
+            "eta_max_eig",
+        )
+    }
+    for width in cfg.widths:
+        params = init_mlp(key, x.shape[1], width, cfg.depth, c)
+        out_w = _train_and_measure(
+            apply_mlp, params, x, y, xt, cfg.l2, cfg.learning_rate, steps_per, cfg.num_times
+        )
+        k0, k0_test = out_w["k0"], out_w["k0_test"]
+        th_train, th_test = theory.mse_solution(
+            k0, k0_test, y, out_w["f_train"][0], out_w["f_test"][0], times, cfg.l2, cfg.k
+        )
+        out["kernel_trace"].append(out_w["kernel_trace"])
+        out["kernel_init"].append(k0)
+        out["f_train"].append(out_w["f_train"])
+        out["f_test"].append(out_w["f_test"])
+        out["theory_train"].append(th_train)
+        out["theory_test"].append(th_test)
+        out["rate"].append(theory.kernel_decay_rate(times, out_w["kernel_trace"]))
+        out["eta_max_eig"].append(out_w["eta_max_eig"])
+
+    # Random features: fixed first layer, only the read-out (linear in θ: k = 1) trains.
+    k1, k2 = jax.random.split(jax.random.fold_in(key, 1))
+    w1 = jax.random.normal(k1, (x.shape[1], cfg.rf_width))
+
+    def features(z):
+        return jax.nn.relu(jnp.sqrt(2.0 / z.shape[1]) * (z @ w1))
+
+    def apply_rf(p, z):
+        return apply_mlp(p, features(z))
+
+    rf = _train_and_measure(
+        apply_rf,
+        [jax.random.normal(k2, (cfg.rf_width, c))],
+        x,
+        y,
+        xt,
+        cfg.l2,
+        cfg.learning_rate,
+        steps_per,
+        cfg.num_times,
+    )
+    rf_th_train, rf_th_test = theory.mse_solution(
+        rf["k0"], rf["k0_test"], y, rf["f_train"][0], rf["f_test"][0], times, cfg.l2, 1
+    )
+    result = {k: np.asarray(jnp.stack([jnp.asarray(a) for a in v])) for k, v in out.items()}
+    result.update(
+        times=np.asarray(times),
+        widths=np.asarray(cfg.widths),
+        y_train=np.asarray(y),
+        y_test=np.asarray(yt),
+        rf_f_train=np.asarray(rf["f_train"]),
+        rf_f_test=np.asarray(rf["f_test"]),
+        rf_kernel_trace=np.asarray(rf["kernel_trace"]),
+        rf_theory_train=np.asarray(rf_th_train),
+        rf_theory_test=np.asarray(rf_th_test),
+        rf_ridge_train=np.asarray(theory.kernel_ridge(rf["k0"], rf["k0"], y, cfg.l2)),
+        rf_ridge_test=np.asarray(theory.kernel_ridge(rf["k0"], rf["k0_test"], y, cfg.l2)),
+    )
+    return result
+
+
+def _forbid() -> None:
+    import os
+
+    if os.environ.get("L2LIB_FORBID_TRAINING"):
+        raise RuntimeError(
+            "training is forbidden here (L2LIB_FORBID_TRAINING is set, as in the book build): "
+            "produce the artifact first with `python -m l2lib artifact NAME --scale cpu`"
+        )
+
+
+def _train_and_measure(apply_fn, params, x, y, xt, l2, learning_rate, steps_per, num_times):
+    """GD on ½Σ‖f − y‖² + ½λ‖θ‖², recording kernel trace and outputs ``num_times`` times."""
+    import jax
+    import jax.numpy as jnp
+
+    from l2lib import theory
+
+    def loss(p):
+        f = apply_fn(p, x)
+        sq = sum(jnp.vdot(w, w) for w in jax.tree.leaves(p))
+        return 0.5 * jnp.sum((f - y) ** 2) + 0.5 * l2 * sq
+
+    grad = jax.grad(loss)
+
+    @jax.jit
+    def advance(p):
+        def step(p, _):
+            return jax.tree.map(lambda a, b: a - learning_rate * b, p, grad(p)), None
+
+        return jax.lax.scan(step, p, None, length=steps_per)[0]
+
+    def ntk(p, x1, x2=None):
+        return theory.empirical_ntk(apply_fn, p, x1, x2, batch_size=y.size)
+
+    k0 = ntk(params, x)
+    k0_test = ntk(params, xt, x)
+    eta_max = learning_rate * float(jnp.linalg.eigvalsh(k0)[-1])
+    if eta_max > 1.0:
+        raise ValueError(f"learning_rate · max eig Θ₀ = {eta_max:.2f} > 1: GD is not ≈ flow")
+    traces, f_train, f_test = [], [], []
+    for i in range(num_times):
+        if i > 0:
+            params = advance(params)
+        kern = k0 if i == 0 else ntk(params, x)
+        traces.append(jnp.trace(kern))
+        f_train.append(apply_fn(params, x))
+        f_test.append(apply_fn(params, xt))
+    return {
+        "k0": k0,
+        "k0_test": k0_test,
+        "eta_max_eig": eta_max,
+        "kernel_trace": jnp.stack(traces),
+        "f_train": jnp.stack(f_train),
+        "f_test": jnp.stack(f_test),
+    }
+
+
+def theory_curves(cfg: TheoryConfig) -> dict[str, np.ndarray]:
+    """Test MSE loss (½Σ‖f − y‖², per example) and accuracy under the theory, λ × k × time.
+
+    One kernel for every k (the analytic ReLU NTK of ``kernel_depth`` hidden layers), f₀ = 0, so
+    only the L2 terms −kλf and −2(k−1)λΘ differ between k. Times are ``λt`` on a log grid.
+
+    Returns ``lambda_t`` (T,), ``l2`` (L,), ``k`` (K,), ``test_loss`` and ``test_accuracy``
+    (L, K, T), ``train_loss`` (L, K, T).
+    """
+    import jax.numpy as jnp
+
+    from l2lib import theory
+
+    _forbid()
+    x, y, xt, yt = (jnp.asarray(a) for a in sphere_data(cfg.num_train, cfg.num_test))
+    kern = theory.relu_ntk(x, depth=cfg.kernel_depth)
+    cross = theory.relu_ntk(xt, x, depth=cfg.kernel_depth)
+    eig = jnp.linalg.eigh(kern)
+    lam_t = np.geomspace(cfg.lambda_t_min, cfg.lambda_t_max, cfg.num_times)
+    shape = (len(cfg.l2), len(cfg.k), cfg.num_times)
+    test_loss, test_acc, train_loss = (np.zeros(shape) for _ in range(3))
+    for i, l2 in enumerate(cfg.l2):
+        for j, k in enumerate(cfg.k):
+            f, ft = theory.mse_solution(eig, cross, y, None, None, lam_t / l2, l2, k)
+            test_loss[i, j] = 0.5 * np.sum((np.asarray(ft) - yt) ** 2, axis=(1, 2)) / len(yt)
+            train_loss[i, j] = 0.5 * np.sum((np.asarray(f) - y) ** 2, axis=(1, 2)) / len(y)
+            test_acc[i, j] = np.mean(
+                np.argmax(np.asarray(ft), -1) == np.argmax(np.asarray(yt), -1), axis=-1
+            )
+    return {
+        "lambda_t": lam_t,
+        "l2": np.asarray(cfg.l2),
+        "k": np.asarray(cfg.k),
+        "test_loss": test_loss,
+        "test_accuracy": test_acc,
+        "train_loss": train_loss,
+    }
+
+
+def hessian_experiment(cfg: HessianConfig) -> dict[str, np.ndarray]:
+    """Train a tiny MLP on the bare MSE by GD to (near) interpolation, then the regularised
+    Hessian's extreme eigenvalues there for each λ (paper §2 heuristic: smallest ≈ λ).
+
+    Returns ``l2`` (L,), ``smallest`` and ``largest`` (L, 3), ``train_loss`` (scalar, at the
+    point), ``initial_loss``, ``num_params``, ``num_outputs`` (n · c, the rank bound of the
+    Gauss–Newton part).
+    """
+    import jax
+    import jax.numpy as jnp
+    from jax.flatten_util import ravel_pytree
+
+    from l2lib import theory
+
+    _forbid()
+    x, y, _, _ = (jnp.asarray(a) for a in sphere_data(cfg.num_train, 1))
+    params = init_mlp(jax.random.key(cfg.seed), x.shape[1], cfg.width, cfg.depth, y.shape[1])
+
+    def loss(p):
+        return 0.5 * jnp.sum((apply_mlp(p, x) - y) ** 2)
+
+    grad = jax.grad(loss)
+
+    @jax.jit
+    def run(p):
+        def step(p, _):
+            return jax.tree.map(lambda a, b: a - cfg.learning_rate * b, p, grad(p)), None
+
+        return jax.lax.scan(step, p, None, length=cfg.num_steps)[0]
+
+    initial = float(loss(params))
+    params = run(params)
+    small, large = [], []
+    for l2 in cfg.l2:
+        e = theory.hessian_extreme_eigs(loss, params, l2, num=3)
+        small.append(np.asarray(e.smallest))
+        large.append(np.asarray(e.largest))
+    return {
+        "l2": np.asarray(cfg.l2),
+        "smallest": np.stack(small),
+        "largest": np.stack(large),
+        "train_loss": np.asarray(float(loss(params))),
+        "initial_loss": np.asarray(initial),
+        "num_params": np.asarray(ravel_pytree(params)[0].size),
+        "num_outputs": np.asarray(y.size),
+    }
+
+
+#: Artifact name → (config for a scale, computation). ``python -m l2lib artifact NAME``.
+ARTIFACTS: dict[str, tuple[Callable[[str], Any], Callable[[Any], dict[str, np.ndarray]]]] = {
+    "width_ntk": (width_config, width_experiment),
+    "width_theory": (theory_config, theory_curves),
+    "hessian_min_eig": (hessian_config, hessian_experiment),
+}
+
+
+def artifact_names() -> list[str]:
+    return list(ARTIFACTS)
+
+
+def load(
+    name: str,
+    scale: str = "cpu",
+    recompute: bool = False,
+    root=None,
+    cfg=None,
+    compute: bool = True,
+):
+    """The artifact ``name`` at ``scale`` from the store: computed and stored when missing
+    (unless ``compute=False`` or ``L2LIB_FORBID_TRAINING``: then ``MissingEntryError``);
+    ``recompute`` forces it. Returns ``(config, store.Artifact)``."""
+    from l2lib import store as store_lib
+
+    if name not in ARTIFACTS:
+        raise ValueError(f"unknown artifact {name!r}: one of {', '.join(ARTIFACTS)}")
+    make_cfg, fn = ARTIFACTS[name]
+    cfg = make_cfg(scale) if cfg is None else cfg
+    if not compute:
+        return cfg, store_lib._as_store(root).load_artifact(name, scale, cfg.params())
+    art = store_lib.load_or_compute_artifact(
+        name, scale, cfg.params(), lambda: fn(cfg), store=root, force=recompute
+    )
+    return cfg, art
+
+
+# --- summaries (what the chapter's tables and claims report) --------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class WidthSummary:
+    """Per width: measured kernel decay rate, its relative error against ``2(k − 1)λ``, and the
+    largest deviation of the training outputs from the theory, ``max_t ‖f_t − f_t^th‖ / ‖Y‖``."""
+
+    widths: np.ndarray
+    rate: np.ndarray
+    theory_rate: float
+    rate_error: np.ndarray
+    output_error: np.ndarray
+    test_output_error: np.ndarray
+
+
+def width_summary(arrays, cfg: WidthConfig) -> WidthSummary:
+    """Summarise a ``width_ntk`` artifact (see :func:`width_experiment`)."""
+    theory_rate = 2.0 * (cfg.k - 1) * cfg.l2
+    rate = np.asarray(arrays["rate"], float)
+    y_norm = np.linalg.norm(arrays["y_train"])
+    yt_norm = np.linalg.norm(arrays["y_test"])
+
+    def err(measured, predicted, norm):
+        d = np.asarray(measured) - np.asarray(predicted)
+        return np.max(np.sqrt(np.sum(d**2, axis=(-2, -1))), axis=-1) / norm
+
+    return WidthSummary(
+        widths=np.asarray(arrays["widths"]),
+        rate=rate,
+        theory_rate=theory_rate,
+        rate_error=np.abs(rate - theory_rate) / theory_rate,
+        output_error=err(arrays["f_train"], arrays["theory_train"], y_norm),
+        test_output_error=err(arrays["f_test"], arrays["theory_test"], yt_norm),
+    )
+
+
+# --- what the chapter prints (all numbers from the store) -----------------------------------
+
+
+def provenance(art) -> str:
+    """One line: where, when and how an artifact was made (from its store metadata)."""
+    m = art.meta
+    dev = m.get("device") or {}
+    ver = m.get("versions") or {}
+    git = m.get("git") or {}
+    wall = m.get("wall_s")
+    secs = f"{wall:.0f} s" if isinstance(wall, (int, float)) else "? s"
+    dirty = " (uncommitted changes)" if git.get("dirty") else ""
+    return (
+        f"Artifact {m['name']} ({m['scale']}): {secs} on {dev.get('platform', '?')} "
+        f"({dev.get('kind', '?')}); jax {ver.get('jax', '?')}, l2lib {m.get('l2lib_version', '?')}, "
+        f"commit {str(git.get('commit') or '?')[:10]}{dirty}; made {str(m.get('created', '?'))[:16]}."
+    )
+
+
+def width_table(arrays, cfg: WidthConfig):
+    """Per width: η·max eig Θ₀, the fitted kernel decay rate against 2(k − 1)λ, and the largest
+    output deviation from the theory (train and test), relative to ‖Y‖."""
+    from l2lib import book
+
+    s = width_summary(arrays, cfg)
+    rows = [
+        [
+            int(w),
+            f"{float(e):.3f}",
+            f"{r:.4f}",
+            f"{s.theory_rate:.4f}",
+            f"{re:.1%}",
+            f"{oe:.3f}",
+            f"{te:.3f}",
+        ]
+        for w, e, r, re, oe, te in zip(
+            s.widths,
+            np.asarray(arrays["eta_max_eig"]),
+            s.rate,
+            s.rate_error,
+            s.output_error,
+            s.test_output_error,
+            strict=True,
+        )
+    ]
+    return book.table(
+        [
+            "width",
+            "η · max eig Θ₀",
+            "fitted rate",
+            "2(k−1)λ",
+            "rate error",
+            "output dev. (train)",
+            "output dev. (test)",
+        ],
+        rows,
+        caption="Finite networks against the infinite-width theory (each from its own Θ₀, f₀)",
+    )
+
+
+def random_features_table(arrays):
+    """The k = 1 model at the last time: distance to the theory and to kernel ridge regression,
+    and ‖f‖ against the k ≥ 2 networks' (all relative to ‖Y‖)."""
+    from l2lib import book
+
+    y = np.linalg.norm(arrays["y_train"])
+    yt = np.linalg.norm(arrays["y_test"])
+    rows = []
+    for split, norm in (("train", y), ("test", yt)):
+        f = np.asarray(arrays[f"rf_f_{split}"][-1])
+        rows.append(
+            [
+                split,
+                f"{np.linalg.norm(f - arrays[f'rf_theory_{split}'][-1]) / norm:.2e}",
+                f"{np.linalg.norm(f - arrays[f'rf_ridge_{split}']) / norm:.2e}",
+                f"{np.linalg.norm(f) / norm:.3f}",
+                f"{np.linalg.norm(arrays[f'f_{split}'][-1, -1]) / norm:.3f}",
+            ]
+        )
+    t = float(arrays["times"][-1])
+    return book.table(
+        ["set", "‖f − theory‖", "‖f − ridge‖", "‖f‖ (k=1)", "‖f‖ (k=2, widest)"],
+        rows,
+        caption=f"At the last time t = {t:g}, all relative to ‖Y‖",
+    )
+
+
+def hessian_table(arrays):
+    """Per λ: the smallest eigenvalues of ∇²(L + ½λ‖θ‖²) at the trained point, their ratio to
+    λ, and the largest one; with the point's training loss and the parameter count."""
+    from l2lib import book
+
+    rows = [
+        [f"{l2:g}", ", ".join(f"{v:.5g}" for v in s), f"{s[0] / l2:.4f}", f"{g[0]:.4g}"]
+        for l2, s, g in zip(arrays["l2"], arrays["smallest"], arrays["largest"], strict=True)
+    ]
+    cap = (
+        f"{int(arrays['num_params'])} parameters, {int(arrays['num_outputs'])} outputs fitted; "
+        f"training loss {float(arrays['initial_loss']):.3g} at init, "
+        f"{float(arrays['train_loss']):.2e} at the point"
+    )
+    return book.table(["λ", "smallest three", "smallest / λ", "largest"], rows, caption=cap)
