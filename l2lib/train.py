@@ -140,11 +140,20 @@ def _program(cfg: Experiment, input_shape: tuple[int, ...], num_classes: int) ->
         logits = apply(params, xb)
         return data_loss(opt.loss, logits, yb, num_classes), logits
 
-    def sgd_step(m: MemberState, x_train, y_train):
+    def epoch_perms(m: MemberState, n: int):
+        """The data orders of every epoch a chunk can touch (epoch e: a permutation keyed by
+        (data_key, e)), made once per chunk rather than once per step."""
+        per_epoch = n // opt.batch_size
+        first = m.step // per_epoch
+        count = (cfg.eval_every - 1) // per_epoch + 2
+        keys = jax.vmap(lambda e: jax.random.fold_in(m.data_key, e))(first + jnp.arange(count))
+        return first, jax.vmap(lambda k: jax.random.permutation(k, n))(keys)
+
+    def sgd_step(m: MemberState, x_train, y_train, first_epoch, perms):
         n = x_train.shape[0]
         per_epoch = n // opt.batch_size
         epoch, pos = jnp.divmod(m.step, per_epoch)
-        perm = jax.random.permutation(jax.random.fold_in(m.data_key, epoch), n)
+        perm = perms[epoch - first_epoch]
         idx = jax.lax.dynamic_slice(perm, (pos * opt.batch_size,), (opt.batch_size,))
         xb, yb = x_train[idx], y_train[idx]
         lr_t = lr_at(cfg, m.learning_rate, m.step, m.end_step)
@@ -196,8 +205,10 @@ def _program(cfg: Experiment, input_shape: tuple[int, ...], num_classes: int) ->
         global TRACE_COUNT
         TRACE_COUNT += 1  # runs only while tracing
 
+        first_epoch, perms = epoch_perms(m, x_train.shape[0])
+
         def body(state, _):
-            return sgd_step(state, x_train, y_train)
+            return sgd_step(state, x_train, y_train, first_epoch, perms)
 
         m, (bare, acc, lr_t) = jax.lax.scan(body, m, None, length=cfg.eval_every)
         test_acc, test_loss = evaluate(m.params, x_test, y_test, weights)
