@@ -29,6 +29,11 @@ by :meth:`Store.verify`, refused by :meth:`Store.load` unless ``allow_stale=True
 (``tests/test_golden.py``, numbers in ``l2lib/golden/golden_ci.json``) fails when they change
 without a bump. Regenerate with ``python -m l2lib golden --write``.
 
+*Artifacts* — results that are not a λ × η grid — live beside the entries in
+``<root>/artifacts/``, keyed by (name, scale, params, ENGINE_VERSION), with the same atomic
+writes, checksums and provenance (:meth:`Store.save_artifact`, :meth:`Store.load_artifact`,
+:func:`load_or_compute_artifact`); ``list`` and ``verify`` cover them.
+
 Reading the store never imports JAX; training does (lazily).
 """
 

@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +125,27 @@ def _is_local(url: str) -> bool:
     return parts.scheme in ("http", "https") and parts.hostname == "127.0.0.1"
 
 
+def _wait_quiet(page, inflight: set[object], timeout_ms: float, quiet_ms: float = 500) -> None:
+    """Wait until no request has been in flight for ``quiet_ms``.
+
+    Chromium's own "networkidle" lifecycle event is not always emitted for a page served from
+    127.0.0.1 that has finished loading (seen on the bibliography page), so the requests are
+    counted here instead.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    quiet_since = time.monotonic()
+    while True:
+        now = time.monotonic()
+        if inflight:
+            quiet_since = now
+        elif now - quiet_since >= quiet_ms / 1000:
+            return
+        if now > deadline:
+            urls = sorted(getattr(r, "url", "?") for r in inflight)
+            raise TimeoutError(f"requests still in flight after {timeout_ms:.0f} ms: {urls}")
+        page.wait_for_timeout(50)
+
+
 @contextlib.contextmanager
 def open_page(
     html_path: str | os.PathLike[str],
@@ -176,8 +198,12 @@ def open_page(
             page.on(
                 "response", lambda r: r.status >= 400 and errors.add(f"HTTP {r.status} {r.url}")
             )
+            inflight: set[object] = set()
+            page.on("request", lambda r: inflight.add(r))
+            page.on("requestfinished", lambda r: inflight.discard(r))
+            page.on("requestfailed", lambda r: inflight.discard(r))
             page.goto(f"{base}/{rel}", wait_until="load")
-            page.wait_for_load_state("networkidle")
+            _wait_quiet(page, inflight, timeout_ms)
             yield page, errors, blocked
         finally:
             browser.close()

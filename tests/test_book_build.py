@@ -185,10 +185,27 @@ def test_notebooks_committed_stripped(path: Path | None) -> None:
 # The built book (slow)
 
 
+# ipykernel 7.4 can log this traceback while a kernel shuts down after its notebook has run
+# (the control channel's "idle" status races the closing of the IOPub pipe; ipykernel PR 1518
+# fixed the same race in _really_send, not in schedule()). It is dropped only when the
+# traceback is exactly that one: ZMQStream callback -> ... -> ENOTSOCK.
+KERNEL_SHUTDOWN_RACE = re.compile(
+    r"^ERROR:tornado\.general:Uncaught exception in ZMQStream callback\n"
+    r"Traceback \(most recent call last\):\n"
+    r"(?:  .*\n)+?"
+    r"zmq\.error\.ZMQError: Socket operation on non-socket$",
+    re.MULTILINE,
+)
+
+
 def unexpected_log_lines(log: str) -> list[str]:
     """WARNING/ERROR lines of a build log that are not on the allow-list."""
     bad = []
-    for line in re.sub(r"\x1b\[[0-9;]*m", "", log).splitlines():
+    log = re.sub(r"\x1b\[[0-9;]*m", "", log)
+    log = KERNEL_SHUTDOWN_RACE.sub(
+        lambda m: "" if "_publish_status" in m.group(0) else m.group(0), log
+    )
+    for line in log.splitlines():
         if re.search(r"\b(WARNING|ERROR)\b", line) and not any(
             re.search(pattern, line) for _, pattern in ALLOWED_LOG_LINES
         ):
@@ -198,7 +215,12 @@ def unexpected_log_lines(log: str) -> list[str]:
 
 def _build() -> str:
     # As in `make book`: chapters read book/runs and must never train at build time.
-    env = {**os.environ, "PYTHON": sys.executable, "L2LIB_FORBID_TRAINING": "1"}
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "L2BOOK_BUILD": "1",
+        "L2LIB_FORBID_TRAINING": "1",
+    }
     subprocess.run(["bash", "book/vendor.sh"], cwd=REPO, env=env, check=True)
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jupyter_book), "build", ".", "--all", "--warningiserror", "--keep-going"]
@@ -232,6 +254,22 @@ def test_build_log_has_no_warnings(built_book: Path) -> None:
         pytest.skip(f"no {BUILD_LOG.relative_to(REPO)} from the build that made _build/html")
     bad = unexpected_log_lines(BUILD_LOG.read_text())
     assert not bad, "warnings in the book build:\n" + "\n".join(bad)
+
+
+def test_log_filter_drops_only_the_kernel_shutdown_race() -> None:
+    race = (
+        "ERROR:tornado.general:Uncaught exception in ZMQStream callback\n"
+        "Traceback (most recent call last):\n"
+        '  File "kernelbase.py", line 709, in _publish_status\n'
+        "    self.session.send(\n"
+        "zmq.error.ZMQError: Socket operation on non-socket\n"
+    )
+    other = race.replace("zmq.error.ZMQError: Socket operation on non-socket", "KeyError: 'x'")
+    assert unexpected_log_lines("ok\n" + race + "done\n") == []
+    assert unexpected_log_lines(other) == [
+        "ERROR:tornado.general:Uncaught exception in ZMQStream callback"
+    ]
+    assert unexpected_log_lines("x.ipynb: WARNING: skipping unknown output mime type") != []
 
 
 @pytest.mark.slow

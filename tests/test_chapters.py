@@ -12,7 +12,7 @@ import pytest
 from browser import open_page
 from test_book_build import built_book, expected_colab_url, page_of  # noqa: F401 (fixture)
 
-CHAPTERS = ["book/ch1_timescale"]
+CHAPTERS = ["book/ch1_timescale", "book/ch4_infinite_width"]
 
 VISIBLE_TRACES = (
     """gd => gd.data.filter(t => t.visible !== false && t.visible !== 'legendonly').length"""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,7 +196,7 @@ def test_cli_artifact_command(tmp_path, capsys):
     assert cli.main(["artifact", "nope", "--store", str(tmp_path)]) == 2
     assert cli.main(["artifact", "hessian_min_eig", "--scale", "ci", "--store", str(tmp_path)]) == 0
     out = capsys.readouterr().out.strip()
-    assert out.endswith(".json") and json.loads(open(out).read())["name"] == "hessian_min_eig"
+    assert out.endswith(".json") and json.loads(Path(out).read_text())["name"] == "hessian_min_eig"
     assert cli.main(["list", "--store", str(tmp_path)]) == 0
     assert "hessian_min_eig" in capsys.readouterr().out
     assert cli.main(["verify", "--store", str(tmp_path)]) == 0
