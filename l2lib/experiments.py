@@ -181,3 +181,82 @@ def _timescale_wrn_paper() -> Experiment:
         eval_every=100,
         group_size=1,
     )
+
+
+# --- chapter 2: performance against λ, and λ_opt(T) ≈ c/(ηT) ----------------------------------
+#
+# One sweep over λ at one η. Every member trains at least the largest budget, so the
+# fixed-budget curve (a) — best test accuracy within T steps — is read for every T up to it by
+# truncating the same runs; a member whose budget ∝ 1/λ, OPTIMAL_L2_HORIZON/(λη) steps, is
+# longer trains to it, so curve (b) is read from the same runs too (λ = 0 has no such budget: it
+# trains max_steps, the longest of any member). The probe measures c once at a large λ₀
+# (:func:`l2lib.analysis.measure_c`); the predicted members train at λ_opt(T) = c/(ηT), one per
+# budget. The grid, the budgets, λ₀ and the horizons are fixed here before any run.
+
+#: η of the chapter-2 sweep (chapter 1's largest; its λ₀η equals the authors' probe's λη).
+OPTIMAL_L2_LR = 0.4
+#: λ in quarter decades (a factor 1.78) from 10^-1.75 to 10^-3.5, and λ = 0.
+OPTIMAL_L2_GRID = (1.78e-2, 1e-2, 5.62e-3, 3.16e-3, 1.78e-3, 1e-3, 5.62e-4, 3.16e-4, 0.0)
+#: (b): member λ trains OPTIMAL_L2_HORIZON/(λη) steps (chapter 1's horizon).
+OPTIMAL_L2_HORIZON = 4.0
+#: The fixed budgets T (steps) at which the prediction is checked, per scale (≥ one decade).
+OPTIMAL_L2_BUDGETS = {
+    "ci": (40, 80),
+    "cpu": (1000, 2000, 5000, 10000),
+    "paper": (7_800, 19_500, 39_000, 78_000),  # 20, 50, 100, 200 epochs of 390 steps
+}
+#: λ₀ of the probe that measures c, per scale (the authors': λ_code = 0.01, i.e. λ = 0.02).
+OPTIMAL_L2_PROBE_L2 = {"ci": 0.1, "cpu": 1e-2, "paper": 2e-2}
+#: How far the probe trains, in λ₀·η·t (cpu: chapter 1's horizon; paper: the authors' 2 epochs
+#: at λ = 0.02, η = 0.2, i.e. 780 steps).
+OPTIMAL_L2_PROBE_HORIZON = {"ci": 2.0, "cpu": 4.0, "paper": 3.12}
+
+
+@register("optimal_l2", "cpu")
+def _optimal_l2_cpu() -> Experiment:
+    return C.cpu(
+        data=C.DataConfig(name="mnist1d"),
+        model=C.ModelConfig(kind="mlp", width=256, depth=2),
+        optimizer=C.OptimizerConfig(batch_size=128, momentum=0.0),
+        grid=C.GridConfig(l2=OPTIMAL_L2_GRID, learning_rate=(OPTIMAL_L2_LR,), seeds=(0,)),
+        duration=C.DurationConfig(
+            num_steps=None,
+            horizon=OPTIMAL_L2_HORIZON,
+            min_steps=max(OPTIMAL_L2_BUDGETS["cpu"]),
+            max_steps=32_000,
+        ),
+        eval_every=25,
+        group_size=1,
+    )
+
+
+@register("optimal_l2", "ci")
+def _optimal_l2_ci() -> Experiment:
+    return C.ci(
+        grid=C.GridConfig(l2=(0.1, 0.03, 0.01, 0.0), learning_rate=(0.1,)),
+        duration=C.DurationConfig(
+            num_steps=None, horizon=2.0, min_steps=max(OPTIMAL_L2_BUDGETS["ci"]), max_steps=200
+        ),
+        group_size=1,
+    )
+
+
+@register("optimal_l2", "paper")
+def _optimal_l2_paper() -> Experiment:
+    # The authors' Figure 1 setup: WRN-28-10 on CIFAR-10 with augmentation and momentum 0.9 at
+    # a constant η = 0.2 (their Figure 1a budget ∝ 1/λ used a step schedule; ours stays
+    # constant). Budget (b): 0.1/λ_code epochs, i.e. λ·η·t = 15.6 in our units; capped at 400
+    # epochs.
+    return C.paper(
+        grid=C.GridConfig(
+            l2=(2e-2, 1e-2, 5e-3, 2e-3, 1e-3, 5e-4, 2e-4, 1e-4, 0.0), learning_rate=(0.2,)
+        ),
+        duration=C.DurationConfig(
+            num_steps=None,
+            horizon=15.6,
+            min_steps=max(OPTIMAL_L2_BUDGETS["paper"]),
+            max_steps=156_000,
+        ),
+        eval_every=100,
+        group_size=1,
+    )
