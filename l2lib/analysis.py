@@ -139,3 +139,334 @@ def scaled_time(results: Arrays) -> np.ndarray:
     steps = np.asarray(results["eval_step"], np.float64)
     dt = np.diff(np.concatenate([[0.0], steps]))
     return np.cumsum(l2 * lr * dt[None, :], axis=1)
+
+
+# --- performance against λ, and λ_opt(T) ≈ c/(ηT) (paper §2.2–2.3, Fig. 1) -------------------
+
+#: :func:`measure_c` trains its probe until λ₀·η·t reaches this (chapter 1's horizon, at which
+#: t* ≈ c/(λη) held with slope −1; the authors' 2-epoch probe reaches λη·t ≈ 3.1).
+PROBE_HORIZON = 4.0
+#: A probe needs at least this many evaluations to place its peak.
+MIN_PROBE_EVALS = 10
+
+
+def _positive(owner: str, name: str, value, fix: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{owner}: {name}={value!r} is not a number; {fix}") from None
+    if isinstance(value, bool) or not np.isfinite(v) or v <= 0:
+        raise ValueError(f"{owner}: {name}={value!r} must be finite and > 0; {fix}")
+    return v
+
+
+def predict_l2(c: float, learning_rate: float, num_steps: float) -> float:
+    """The λ that is best for a budget of ``num_steps`` steps: λ_opt = c/(η·T) (paper §2.3).
+
+    It is the λ whose time scale c/(λη) (chapter 1) equals the budget: a larger λ reaches its
+    peak early and then wastes the remaining steps at a worse plateau; a smaller one has not
+    yet reached its peak when the budget ends. L2 is ½·λ·‖θ‖² added to the loss (coupled).
+
+    When to expect it to hold: an over-parameterized network (training accuracy reaches 1) at
+    a constant η, with performance meaning the best test accuracy within T (early stopping),
+    c measured (:func:`measure_c`) with the same data, model, batch size, momentum and η as the
+    run it is used for, and a budget long enough that L2 acts (T well beyond the step where the
+    unregularized network stops improving) — otherwise λ hardly matters and λ = 0 does as well.
+    When not to trust it: learning-rate schedules (the decay changes what L2 does late in
+    training and c is not the constant-η one), batch norm (scale-invariant weights make λ set an
+    effective learning rate instead of a time scale), decoupled weight decay (a different
+    object), or λ_opt outside the range where t* ≈ c/(λη) was seen to hold.
+
+    Args:
+      c: the constant of t* ≈ c/(λη) (dimensionless; :func:`measure_c`).
+      learning_rate: η of the run to be made.
+      num_steps: its budget T, in SGD steps.
+
+    Returns:
+      λ_opt = c/(η·T).
+
+    Raises:
+      ValueError: an argument is not finite and positive (one line, naming the fix).
+    """
+    c = _positive("predict_l2", "c", c, "measure it with l2lib.analysis.measure_c")
+    eta = _positive("predict_l2", "learning_rate", learning_rate, "pass the run's η")
+    steps = _positive("predict_l2", "num_steps", num_steps, "pass the budget T in SGD steps")
+    return c / (eta * steps)
+
+
+class CMeasurement(NamedTuple):
+    """c = λ₀·η·t*(λ₀) from one probe run, and how t* was read."""
+
+    c: float
+    l2: float  # λ₀
+    learning_rate: float  # η
+    t_star: float  # steps (geometric mean over the probe's seeds)
+    best_accuracy: float
+    num_steps: int  # steps the probe trained (per seed): the measurement's cost
+    how: str  # one sentence: how t* was read
+
+
+def probe_config(config, l2: float, horizon: float = PROBE_HORIZON, eval_every: int | None = None):
+    """The probe :func:`measure_c` trains: ``config`` with the single λ₀ = ``l2`` at its η,
+    trained until λ₀·η·t = ``horizon`` (capped at ``config.duration.max_steps``), evaluated
+    every ``eval_every`` steps (default: ``config``'s cadence).
+
+    The probe is named ``<config.name>_probe`` (kept if it already ends so). Everything else —
+    data, model, optimizer, seeds — is ``config``'s, so c belongs to it.
+
+    Raises:
+      ValueError: λ₀ not > 0, more than one η, an AutoL2 or non-constant schedule, a probe that
+        would be capped before its horizon, or too few evaluations to place the peak.
+    """
+    import dataclasses
+
+    from l2lib import config as config_lib
+
+    l2 = _positive("measure_c", "l2", l2, "pass a large λ₀ (e.g. 0.01), where t* is short")
+    horizon = _positive("measure_c", "horizon", horizon, "pass the λ₀·η·t to train the probe to")
+    lrs = config.grid.learning_rate
+    if len(lrs) != 1:
+        raise ValueError(
+            f"measure_c: config has {len(lrs)} learning rates {lrs}; pass a config with the one η "
+            "of the run to be made (dataclasses.replace(cfg, grid=...))"
+        )
+    if config.autol2 is not None:
+        raise ValueError("measure_c: config.autol2 is set; c is measured at a constant λ₀")
+    if config.optimizer.schedule != "constant":
+        raise ValueError(
+            f"measure_c: schedule={config.optimizer.schedule!r}; c is defined at a constant η: "
+            "use schedule='constant'"
+        )
+    name = config.name if config.name.endswith("_probe") else f"{config.name}_probe"
+    probe = dataclasses.replace(
+        config,
+        name=name,
+        grid=config_lib.GridConfig(l2=(l2,), learning_rate=lrs, seeds=config.grid.seeds),
+        duration=config_lib.DurationConfig(
+            num_steps=None, horizon=horizon, max_steps=config.duration.max_steps
+        ),
+        eval_every=config.eval_every if eval_every is None else eval_every,
+    )
+    wanted = horizon / (l2 * lrs[0])
+    if wanted > config.duration.max_steps:
+        raise ValueError(
+            f"measure_c: the probe needs {wanted:.0f} steps to reach λ₀ηt = {horizon:g} but "
+            f"duration.max_steps = {config.duration.max_steps}; use a larger λ₀ or raise max_steps"
+        )
+    if probe.num_evals < MIN_PROBE_EVALS:
+        raise ValueError(
+            f"measure_c: the probe has {probe.num_evals} evaluations (every {probe.eval_every} of "
+            f"{max(probe.steps_per_member())} steps), fewer than {MIN_PROBE_EVALS}; lower eval_every"
+        )
+    return probe
+
+
+def read_c(results: Arrays, config) -> CMeasurement:
+    """c from a finished probe (its arrays and its config, as :func:`probe_config` makes them).
+
+    t* is the evaluation step of maximum test accuracy (first on ties); with several seeds,
+    the geometric mean of their t*. c = λ₀·η·t*.
+
+    Raises:
+      ValueError: a probe member diverged, peaked at its last evaluation (t* may lie beyond
+        the run), or at its first (the peak is not resolved).
+    """
+    l2, eta = float(config.grid.l2[0]), float(config.grid.learning_rate[0])
+    pk = peaks(results)
+    steps = np.asarray(results["eval_step"])
+    if pk.diverged.any() or not np.isfinite(pk.t_star).all():
+        raise ValueError(f"measure_c: the probe at λ₀={l2:g} diverged; use a smaller λ₀ or η")
+    end = int(np.asarray(results["num_steps"]).max())
+    if pk.censored.any():
+        raise ValueError(
+            f"measure_c: the probe's best test accuracy is at its last evaluation (step {end}), "
+            f"so t* may lie beyond it; raise the horizon (now λ₀ηt = {l2 * eta * end:.3g})"
+        )
+    if (pk.t_star <= steps[0]).any():
+        raise ValueError(
+            f"measure_c: the probe peaked at its first evaluation (step {steps[0]}); lower "
+            "eval_every or use a smaller λ₀"
+        )
+    ts = pk.t_star
+    t_star = float(ts[0]) if len(ts) == 1 else float(np.exp(np.mean(np.log(ts))))
+    best = float(np.mean(pk.best_accuracy))
+    n_evals = int(np.sum(steps <= end))
+    at = ", ".join(f"{t:.0f}" for t in pk.t_star)
+    seeds = "" if len(pk.t_star) == 1 else f" (geometric mean over {len(pk.t_star)} seeds: {at})"
+    how = (
+        f"t* = {t_star:.0f} steps{seeds}: the step of maximum test accuracy ({best:.3f}), read on "
+        f"{n_evals} evaluations every {int(steps[0])} steps of one run at λ₀ = {l2:g}, "
+        f"η = {eta:g}, trained to λ₀ηt = {l2 * eta * end:.3g} ({end} steps)"
+    )
+    return CMeasurement(l2 * eta * t_star, l2, eta, t_star, best, end, how)
+
+
+def measure_c(
+    config,
+    l2: float,
+    horizon: float = PROBE_HORIZON,
+    eval_every: int | None = None,
+    store=None,
+    progress=None,
+) -> CMeasurement:
+    """Measure c in t* ≈ c/(λη) from one short run at a large λ₀ = ``l2`` (paper §2.3).
+
+    Trains (or finds in the results store: the probe is cached like any sweep) one run of
+    ``config`` at λ₀ and its single η until λ₀·η·t = ``horizon``, reads t* — the step of
+    maximum test accuracy — and returns c = λ₀·η·t*. A large λ₀ makes t* short, so the probe
+    is cheap: it costs ``horizon/(λ₀η)`` steps. Then :func:`predict_l2` gives λ_opt ≈ c/(ηT)
+    for any budget T at that η.
+
+    The probe must train past its peak: if the best accuracy is at the last evaluation the
+    call fails (raise ``horizon``). Where the accuracy rises to a plateau instead of peaking,
+    t* is a point on the plateau and c grows with the horizon (chapter 1): c then says when
+    the plateau is reached, at best. See :func:`predict_l2` for when the prediction holds.
+
+    Args:
+      config: the experiment whose model, data, optimizer, η (exactly one) and seeds the run
+        to be tuned will use (an :class:`~l2lib.config.Experiment`).
+      l2: λ₀, in ½·λ·‖θ‖² units; large, so that t* is short (the authors: λ_code = 0.01).
+      horizon: λ₀·η·t at which the probe stops.
+      eval_every: the probe's evaluation cadence in steps (default: ``config``'s); t* is read
+        on it, so it must resolve a peak at about c/(λ₀η) steps.
+      store: a :class:`~l2lib.store.Store` or its root (default: the book's store).
+      progress: as for :func:`l2lib.store.load_or_run`.
+
+    Returns:
+      a :class:`CMeasurement`: c, λ₀, η, t*, the probe's best accuracy, its cost in steps and
+      a sentence saying how t* was read.
+    """
+    from l2lib import store as store_lib
+
+    probe = probe_config(config, l2, horizon, eval_every)
+    res = store_lib.load_or_run(probe, store, progress=progress)
+    return read_c(res.arrays, res.config)
+
+
+def best_within(results: Arrays, num_steps) -> np.ndarray:
+    """Best test accuracy of each member over its evaluations at steps ≤ ``num_steps``.
+
+    ``num_steps`` is one budget T or one per member. NaN where the member did not train that
+    long (its run says nothing about T) or has no finite evaluation by then.
+    """
+    acc = np.asarray(results["test_accuracy"], np.float64)
+    steps = np.asarray(results["eval_step"], np.float64)
+    budget = np.broadcast_to(np.asarray(num_steps, np.float64), acc.shape[:1])
+    trained = np.asarray(results["num_steps"], np.float64)
+    out = np.full(acc.shape[0], np.nan)
+    for i in range(acc.shape[0]):
+        sel = (steps <= budget[i]) & np.isfinite(acc[i])
+        if trained[i] >= budget[i] and sel.any():
+            out[i] = acc[i, sel].max()
+    return out
+
+
+class ScaledBudget(NamedTuple):
+    """Curve (b): each member's best accuracy within its own budget horizon/(λη)."""
+
+    accuracy: np.ndarray  # (M,)
+    budget: np.ndarray  # (M,) steps (inf for λ = 0)
+    capped: np.ndarray  # (M,) bool: trained less than its budget (λ = 0 always): whole run used
+
+
+def scaled_budget(results: Arrays, horizon: float) -> ScaledBudget:
+    """Curve (b) of paper Fig. 1a: best test accuracy within horizon/(λη) steps, rounded up to
+    the evaluation grid (as the engine rounds a member's duration). A member trained less than
+    its budget (λ = 0, or a capped run) is read over its whole run and flagged ``capped``."""
+    l2 = np.asarray(results["member_l2"], np.float64)
+    lr = np.asarray(results["member_learning_rate"], np.float64)
+    every = float(np.asarray(results["eval_step"])[0])
+    with np.errstate(divide="ignore"):
+        budget = np.where(l2 > 0, np.ceil(horizon / (l2 * lr) / every) * every, np.inf)
+    trained = np.asarray(results["num_steps"], np.float64)
+    capped = budget > trained
+    return ScaledBudget(best_within(results, np.minimum(budget, trained)), budget, capped)
+
+
+class Optimum(NamedTuple):
+    """The best λ of a sweep at one budget, and whether it is interior."""
+
+    l2: float
+    accuracy: float
+    interior: bool  # neither the largest λ nor the smallest (λ = 0 when it is in the grid)
+    margin: float  # its accuracy minus the better of the two ends
+
+
+def optimum(l2: np.ndarray, accuracy: np.ndarray) -> Optimum:
+    """The λ of maximum accuracy among members with a finite accuracy (largest λ on ties)."""
+    l2, acc = np.asarray(l2, np.float64), np.asarray(accuracy, np.float64)
+    ok = np.isfinite(acc)
+    if ok.sum() < 1:
+        raise ValueError("optimum: no member has a finite accuracy at this budget")
+    order = np.argsort(-l2[ok], kind="stable")
+    lv, av = l2[ok][order], acc[ok][order]
+    k = int(np.argmax(av))
+    ends = max(av[0], av[-1])
+    return Optimum(float(lv[k]), float(av[k]), 0 < k < len(av) - 1, float(av[k] - ends))
+
+
+class Validation(NamedTuple):
+    """At one budget T: the predicted λ_opt against the sweep's best λ (paper Fig. 1b)."""
+
+    budget: int
+    predicted_l2: float
+    predicted_accuracy: float  # best test accuracy within T of a run at predicted_l2
+    best_l2: float  # the sweep's best λ at T
+    best_accuracy: float
+    l2_ratio: float  # max(pred/best, best/pred) ≥ 1; inf when the sweep's best is λ = 0
+    accuracy_gap: float  # best_accuracy − predicted_accuracy
+    zero_accuracy: float  # λ = 0 within T (NaN if the sweep has no λ = 0)
+    prediction_steps: int  # the probe plus one run of T steps
+    sweep_steps: int  # every member of the sweep run for T steps
+
+
+def validate_prediction(
+    sweep: Arrays,
+    predicted: Arrays,
+    c: CMeasurement,
+    budgets,
+) -> list[Validation]:
+    """Compare λ_opt(T) = c/(ηT) with the best λ of ``sweep`` at each budget T.
+
+    Args:
+      sweep: a sweep over λ at the probe's η whose members all trained at least max(budgets).
+      predicted: runs at λ_opt(T) for each T (the member nearest c/(ηT) in log λ is used; it
+        must match to 1e-6).
+      c: the probe's measurement.
+      budgets: the budgets T (steps).
+    """
+    l2 = np.asarray(sweep["member_l2"], np.float64)
+    pl2 = np.asarray(predicted["member_l2"], np.float64)
+    out = []
+    for T in budgets:
+        lam = predict_l2(c.c, c.learning_rate, T)
+        j = int(np.argmin(np.abs(np.log(pl2 / lam))))
+        if abs(pl2[j] / lam - 1) > 1e-6:
+            raise ValueError(
+                f"validate_prediction: no predicted run at λ = {lam:.4g} (T = {T}); nearest "
+                f"{pl2[j]:.4g}: rerun the predicted members with this c ({c.c:.4g})"
+            )
+        acc = best_within(sweep, T)
+        if np.isnan(acc).any():
+            raise ValueError(
+                f"validate_prediction: some sweep members trained fewer than {T} steps"
+            )
+        opt = optimum(l2, acc)
+        p_acc = float(best_within(predicted, T)[j])
+        ratio = np.inf if opt.l2 == 0 else max(lam / opt.l2, opt.l2 / lam)
+        zero = acc[l2 == 0]
+        out.append(
+            Validation(
+                budget=int(T),
+                predicted_l2=lam,
+                predicted_accuracy=p_acc,
+                best_l2=opt.l2,
+                best_accuracy=opt.accuracy,
+                l2_ratio=float(ratio),
+                accuracy_gap=opt.accuracy - p_acc,
+                zero_accuracy=float(zero[0]) if zero.size else float("nan"),
+                prediction_steps=int(c.num_steps + T),
+                sweep_steps=int(len(l2) * T),
+            )
+        )
+    return out

@@ -159,6 +159,174 @@ CLAIMS: list[tuple[str, str, Callable[[str, str, object], Iterator[Claim]]]] = [
 ]
 
 
+# --- chapter 2: performance against λ, and λ_opt(T) ≈ c/(ηT) ----------------------------------
+#
+# From one λ sweep at one η (experiments.OPTIMAL_L2_*), the probe that measures c at λ₀, and
+# the runs at the predicted λ_opt(T) = c/(ηT), one per budget T of OPTIMAL_L2_BUDGETS:
+#
+# - ``λ_opt within ×2``: at every budget, the predicted λ within a factor L2_OPT_FACTOR of the
+#   sweep's best λ (the best being λ = 0 counts as a miss);
+# - ``accuracy within 1 point``: at every budget, the run at the predicted λ reaches a best test
+#   accuracy within T no more than ACCURACY_POINTS below the sweep's best;
+# - ``(a) interior maximum``: at every budget, the sweep's best λ is neither its largest λ nor
+#   λ = 0, and beats both by at least NOISE_POINTS (a maximum, not a tie within noise);
+# - ``(b) improves as λ falls``: with budgets ∝ 1/(λη), over the members with λ > 0, no λ is more
+#   than NOISE_POINTS below the best of the larger λ, and the smallest λ beats the largest by
+#   more than NOISE_POINTS;
+# - ``(b) plateaus``: over the smallest decade of λ > 0 in the grid, (b) varies by at most
+#   NOISE_POINTS (max − min).
+
+#: Predicted λ_opt within this factor of the sweep's best λ.
+L2_OPT_FACTOR = 2.0
+#: The predicted λ's accuracy within this much (1 point) of the sweep's best.
+ACCURACY_POINTS = 0.01
+#: Accuracy differences below this (1 point: ~ the spread between neighbouring λ of one seed on
+#: a 1000-example test set) are not taken as evidence of an ordering.
+NOISE_POINTS = 0.01
+
+
+@dataclass(frozen=True)
+class OptimalL2Summary:
+    """What chapter 2 reports: c, the fixed-budget optima, curve (b), the validation."""
+
+    c: analysis.CMeasurement
+    budgets: tuple[int, ...]
+    l2: np.ndarray  # (M,) the sweep's λ
+    fixed: dict[int, np.ndarray]  # budget T -> (M,) best accuracy within T
+    optima: dict[int, analysis.Optimum]
+    scaled: analysis.ScaledBudget
+    horizon: float  # (b): budget horizon/(λη)
+    validation: list[analysis.Validation]
+
+
+def optimal_l2_summary(
+    sweep: store_lib.Results,
+    probe: store_lib.Results,
+    predicted: store_lib.Results,
+    budgets,
+) -> OptimalL2Summary:
+    """Chapter 2's numbers from its three runs (the sweep, the probe, the predicted runs)."""
+    c = analysis.read_c(probe.arrays, probe.config)
+    a = sweep.arrays
+    l2 = np.asarray(a["member_l2"], np.float64)
+    fixed = {int(T): analysis.best_within(a, T) for T in budgets}
+    horizon = float(sweep.config.duration.horizon)
+    return OptimalL2Summary(
+        c=c,
+        budgets=tuple(int(T) for T in budgets),
+        l2=l2,
+        fixed=fixed,
+        optima={T: analysis.optimum(l2, acc) for T, acc in fixed.items()},
+        scaled=analysis.scaled_budget(a, horizon),
+        horizon=horizon,
+        validation=analysis.validate_prediction(a, predicted.arrays, c, budgets),
+    )
+
+
+def load_optimal_l2(scale: str, root=None, recompute: bool = False):
+    """(sweep, probe, predicted) of chapter 2 from the store at ``root``.
+
+    The predicted runs' config is made from the stored probe's c, so the probe is read first.
+    With ``recompute`` each is trained through the store if missing (else a missing run is a
+    :class:`~l2lib.store.MissingEntryError` naming the command that makes it).
+    """
+    st = store_lib.Store(root)
+
+    def get(cfg):
+        if st.exists(cfg):
+            return st.load(cfg)
+        if not recompute:
+            raise store_lib.MissingEntryError(
+                f"no cached run of {cfg.name}/{cfg.scale} in {st.root}: run "
+                f"`{store_lib.rerun_command(cfg.name, cfg.scale)}` (or set RECOMPUTE = True)"
+            )
+        return store_lib.load_or_run(cfg, st, progress=True)
+
+    sweep = get(experiments.get("optimal_l2", scale))
+    probe = get(experiments.get("optimal_l2_probe", scale))
+    c = analysis.read_c(probe.arrays, probe.config)
+    predicted = get(experiments.optimal_l2_predicted(scale, c.c))
+    return sweep, probe, predicted
+
+
+def _fmt_acc(v: float) -> str:
+    return f"{v:.3f}"
+
+
+def optimal_l2_claims(s: OptimalL2Summary) -> Iterator[Claim]:
+    """The chapter-2 claims of one summary (goals: the constants above)."""
+    v = s.validation
+    yield Claim(
+        "ch2",
+        "λ_opt = c/(ηT) vs the sweep's best λ",
+        all(x.l2_ratio <= L2_OPT_FACTOR for x in v),
+        f"c = {s.c.c:.3g}; "
+        + ", ".join(
+            f"T={x.budget}: {x.predicted_l2:.3g} vs {x.best_l2:.3g} (×{x.l2_ratio:.2f})" for x in v
+        ),
+        f"within ×{L2_OPT_FACTOR:g} at every budget",
+    )
+    yield Claim(
+        "ch2",
+        "accuracy at λ_opt vs the sweep's best",
+        all(x.accuracy_gap <= ACCURACY_POINTS for x in v),
+        ", ".join(
+            f"T={x.budget}: {_fmt_acc(x.predicted_accuracy)} vs {_fmt_acc(x.best_accuracy)} "
+            f"({100 * x.accuracy_gap:+.1f} pt)"
+            for x in v
+        ),
+        f"gap ≤ {100 * ACCURACY_POINTS:g} point at every budget",
+    )
+    yield Claim(
+        "ch2",
+        "(a) fixed budget: interior maximum",
+        all(o.interior and o.margin >= NOISE_POINTS for o in s.optima.values()),
+        ", ".join(
+            f"T={T}: best λ={o.l2:.3g} ({'interior' if o.interior else 'at an end'}, "
+            f"{100 * o.margin:+.1f} pt over the ends)"
+            for T, o in s.optima.items()
+        ),
+        f"interior and ≥ {100 * NOISE_POINTS:g} point above λ_max and λ = 0 at every budget",
+    )
+    pos = (s.l2 > 0) & ~s.scaled.capped & np.isfinite(s.scaled.accuracy)
+    order = np.argsort(-s.l2[pos], kind="stable")
+    lam, acc = s.l2[pos][order], s.scaled.accuracy[pos][order]
+    drops = np.maximum.accumulate(acc) - acc
+    worst = int(np.argmax(drops))
+    gain = float(acc[-1] - acc[0])
+    yield Claim(
+        "ch2",
+        f"(b) budget {s.horizon:g}/(λη): improves as λ falls",
+        bool(drops.max() <= NOISE_POINTS and gain > NOISE_POINTS),
+        f"λ={lam[0]:.3g}→{lam[-1]:.3g}: {_fmt_acc(acc[0])}→{_fmt_acc(acc[-1])} "
+        f"({100 * gain:+.1f} pt); largest drop below a larger λ's best "
+        f"{100 * drops.max():.1f} pt (λ={lam[worst]:.3g})",
+        f"no drop > {100 * NOISE_POINTS:g} pt, net gain > {100 * NOISE_POINTS:g} pt",
+    )
+    low = lam <= 10 * lam[-1] * (1 + 1e-9)
+    spread = float(acc[low].max() - acc[low].min())
+    zero = s.scaled.accuracy[s.l2 == 0]
+    zero_txt = f"; λ=0 (whole run) {_fmt_acc(float(zero[0]))}" if zero.size else ""
+    yield Claim(
+        "ch2",
+        f"(b) budget {s.horizon:g}/(λη): plateau at small λ",
+        spread <= NOISE_POINTS,
+        f"λ in [{lam[-1]:.3g}, {lam[low][0]:.3g}]: "
+        + " ".join(_fmt_acc(x) for x in acc[low])
+        + f" (spread {100 * spread:.1f} pt){zero_txt}",
+        f"spread ≤ {100 * NOISE_POINTS:g} pt over the smallest decade of λ > 0",
+    )
+
+
+def _optimal_l2_claims(name: str, scale: str, root) -> Iterator[Claim]:
+    sweep, probe, predicted = load_optimal_l2(scale, root)
+    budgets = experiments.OPTIMAL_L2_BUDGETS[scale]
+    yield from optimal_l2_claims(optimal_l2_summary(sweep, probe, predicted, budgets))
+
+
+CLAIMS += [("ch2", "optimal_l2", _optimal_l2_claims)]
+
+
 # --- chapter 4: infinite width against finite networks ---------------------------------------
 
 #: The widest network's fitted kernel decay rate within this fraction of 2(k − 1)λ.

@@ -210,6 +210,8 @@ OPTIMAL_L2_PROBE_L2 = {"ci": 0.1, "cpu": 1e-2, "paper": 2e-2}
 #: How far the probe trains, in λ₀·η·t (cpu: chapter 1's horizon; paper: the authors' 2 epochs
 #: at λ = 0.02, η = 0.2, i.e. 780 steps).
 OPTIMAL_L2_PROBE_HORIZON = {"ci": 2.0, "cpu": 4.0, "paper": 3.12}
+#: The probe's evaluation cadence (None: the sweep's; paper: the authors measured every 10).
+OPTIMAL_L2_PROBE_EVAL_EVERY = {"ci": None, "cpu": None, "paper": 20}
 
 
 @register("optimal_l2", "cpu")
@@ -260,3 +262,69 @@ def _optimal_l2_paper() -> Experiment:
         eval_every=100,
         group_size=1,
     )
+
+
+def _optimal_l2_probe(scale: str) -> Experiment:
+    from l2lib import analysis
+
+    return analysis.probe_config(
+        get("optimal_l2", scale),
+        OPTIMAL_L2_PROBE_L2[scale],
+        OPTIMAL_L2_PROBE_HORIZON[scale],
+        OPTIMAL_L2_PROBE_EVAL_EVERY[scale],
+    )
+
+
+# The probe is exactly what ``analysis.measure_c(get("optimal_l2", scale), λ₀, horizon)``
+# trains, so that call and ``python -m l2lib sweep optimal_l2_probe`` share one store entry.
+register("optimal_l2_probe", "ci")(lambda: _optimal_l2_probe("ci"))
+register("optimal_l2_probe", "cpu")(lambda: _optimal_l2_probe("cpu"))
+register("optimal_l2_probe", "paper")(lambda: _optimal_l2_probe("paper"))
+
+
+def probe_c(scale: str, root=None):
+    """c read from the stored ``optimal_l2_probe`` run at ``scale`` (never trains).
+
+    Raises:
+      ValueError: the probe is not in the store (naming the command that makes it), or it
+        cannot give c (see :func:`l2lib.analysis.read_c`).
+    """
+    from l2lib import analysis
+    from l2lib import store as store_lib
+
+    cfg = get("optimal_l2_probe", scale)
+    st = store_lib.Store(root)
+    if not st.exists(cfg):
+        raise ValueError(
+            f"optimal_l2_predicted/{scale} is built from the c of optimal_l2_probe/{scale}, which "
+            f"is not in {st.root}: run `{store_lib.rerun_command('optimal_l2_probe', scale)}` first"
+        )
+    res = st.load(cfg)
+    return analysis.read_c(res.arrays, res.config)
+
+
+def optimal_l2_predicted(scale: str, c: float) -> Experiment:
+    """One run at λ_opt(T) = c/(ηT) for each budget T of ``OPTIMAL_L2_BUDGETS[scale]``.
+
+    Each member trains until its own λ·η·t reaches c — which is exactly its budget T, since
+    λ_opt(T) is the λ whose time scale c/(λη) is T. Everything else is the sweep's.
+    """
+    from l2lib import analysis
+
+    base = get("optimal_l2", scale)
+    eta = base.grid.learning_rate[0]
+    budgets = OPTIMAL_L2_BUDGETS[scale]
+    l2 = tuple(analysis.predict_l2(c, eta, T) for T in budgets)
+    return dataclasses.replace(
+        base,
+        name="optimal_l2_predicted",
+        grid=dataclasses.replace(base.grid, l2=l2),
+        duration=C.DurationConfig(num_steps=None, horizon=float(c), max_steps=max(budgets)),
+    )
+
+
+# The predicted runs depend on a measurement: their config is made from the stored probe's c
+# (a missing probe is a ValueError naming the command that makes it; this never trains).
+register("optimal_l2_predicted", "ci")(lambda: optimal_l2_predicted("ci", probe_c("ci").c))
+register("optimal_l2_predicted", "cpu")(lambda: optimal_l2_predicted("cpu", probe_c("cpu").c))
+register("optimal_l2_predicted", "paper")(lambda: optimal_l2_predicted("paper", probe_c("paper").c))

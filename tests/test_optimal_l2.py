@@ -1,0 +1,261 @@
+"""Chapter 2: λ_opt = c/(ηT), measure_c on scripted curves, budget curves, and the ch2 claims."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from store_fakes import fake_arrays
+
+from l2lib import analysis, check, experiments, store, train
+from l2lib import config as C
+
+# --- predict_l2 -------------------------------------------------------------------------------
+
+
+def test_predict_l2_is_c_over_eta_t():
+    assert analysis.predict_l2(2.7, 0.4, 1000) == pytest.approx(2.7 / 400, rel=1e-15)
+    assert analysis.predict_l2(1, 1, 1) == 1.0
+    # λ_opt(T) is the λ whose time scale c/(λη) is T.
+    lam = analysis.predict_l2(3.0, 0.2, 5000)
+    assert 3.0 / (lam * 0.2) == pytest.approx(5000)
+
+
+@pytest.mark.parametrize(
+    "args, name",
+    [
+        ((0.0, 0.4, 1000), "c=0.0"),
+        ((-1.0, 0.4, 1000), "c=-1.0"),
+        ((float("nan"), 0.4, 1000), "c=nan"),
+        ((float("inf"), 0.4, 1000), "c=inf"),
+        (("big", 0.4, 1000), "c='big'"),
+        ((True, 0.4, 1000), "c=True"),
+        ((2.7, 0.0, 1000), "learning_rate=0.0"),
+        ((2.7, None, 1000), "learning_rate=None"),
+        ((2.7, 0.4, 0), "num_steps=0"),
+        ((2.7, 0.4, -10), "num_steps=-10"),
+    ],
+)
+def test_predict_l2_rejects_bad_input_in_one_line(args, name):
+    with pytest.raises(ValueError, match=name) as e:
+        analysis.predict_l2(*args)
+    assert "\n" not in str(e.value) and "predict_l2" in str(e.value)
+
+
+# --- measure_c: a probe whose t* is known exactly -------------------------------------------
+
+
+def _probe(t_star: float, l2: float = 1e-2, horizon: float = 4.0):
+    """The chapter-2 probe config at λ₀ = ``l2`` and arrays whose accuracy peaks exactly at
+    ``t_star`` (an evaluation step) and falls after it."""
+    cfg = analysis.probe_config(experiments.get("optimal_l2", "cpu"), l2, horizon)
+    arrays = fake_arrays(cfg)
+    steps = arrays["eval_step"].astype(float)
+    acc = 0.6 - 0.1 * np.abs(np.log(steps / t_star))
+    arrays["test_accuracy"] = acc[None, :].astype(np.float32)
+    return cfg, arrays
+
+
+def test_read_c_is_l2_eta_t_star_on_a_scripted_curve():
+    cfg, arrays = _probe(675)
+    assert cfg.steps_per_member() == [1000] and cfg.eval_every == 25
+    m = analysis.read_c(arrays, cfg)
+    assert m.t_star == 675 and m.c == pytest.approx(0.01 * 0.4 * 675, rel=1e-12)
+    assert (m.l2, m.learning_rate, m.num_steps) == (0.01, 0.4, 1000)
+    assert m.best_accuracy == pytest.approx(0.6)
+    assert "maximum test accuracy" in m.how and "every 25 steps" in m.how and "1000 steps" in m.how
+
+
+def test_read_c_refuses_a_peak_at_either_end_or_a_diverged_probe():
+    cfg, arrays = _probe(675)
+    late = dict(arrays, test_accuracy=np.linspace(0.1, 0.6, 40)[None, :].astype(np.float32))
+    with pytest.raises(ValueError, match="last evaluation.*raise the horizon"):
+        analysis.read_c(late, cfg)
+    early = dict(arrays, test_accuracy=np.linspace(0.6, 0.1, 40)[None, :].astype(np.float32))
+    with pytest.raises(ValueError, match="first evaluation"):
+        analysis.read_c(early, cfg)
+    with pytest.raises(ValueError, match="diverged"):
+        analysis.read_c(dict(arrays, diverged_step=np.array([300])), cfg)
+
+
+def test_read_c_over_seeds_uses_the_geometric_mean_of_t_star():
+    base = experiments.get("optimal_l2", "cpu")
+    cfg = analysis.probe_config(
+        dataclasses.replace(base, grid=dataclasses.replace(base.grid, seeds=(0, 1))), 1e-2
+    )
+    arrays = fake_arrays(cfg)
+    steps = arrays["eval_step"].astype(float)
+    arrays["test_accuracy"] = np.stack(
+        [0.6 - 0.1 * np.abs(np.log(steps / t)) for t in (400, 900)]
+    ).astype(np.float32)
+    m = analysis.read_c(arrays, cfg)
+    assert m.t_star == pytest.approx(600) and m.c == pytest.approx(0.004 * 600)
+
+
+def test_measure_c_goes_through_the_store_and_never_retrains_a_cached_probe(
+    tmp_path, monkeypatch
+):
+    base = experiments.get("optimal_l2", "cpu")
+    cfg, arrays = _probe(675)
+    monkeypatch.setenv("L2LIB_FORBID_TRAINING", "1")
+    with pytest.raises(store.MissingEntryError, match="optimal_l2_probe"):
+        analysis.measure_c(base, 1e-2, store=tmp_path)
+    store.Store(tmp_path).save(cfg, arrays, {"wall_s": 0.0})
+    before = train.TRAIN_STEPS
+    m = analysis.measure_c(base, 1e-2, store=tmp_path)
+    assert m.c == pytest.approx(2.7) and train.TRAIN_STEPS == before
+    # The registered probe is the same run as measure_c's: one store entry.
+    assert experiments.get("optimal_l2_probe", "cpu") == cfg
+
+
+def test_probe_config_validates_its_input():
+    base = experiments.get("optimal_l2", "cpu")
+    with pytest.raises(ValueError, match="l2=0.0 must be finite and > 0"):
+        analysis.probe_config(base, 0.0)
+    two = dataclasses.replace(base, grid=C.GridConfig(l2=(1e-2,), learning_rate=(0.1, 0.2)))
+    with pytest.raises(ValueError, match="2 learning rates"):
+        analysis.probe_config(two, 1e-2)
+    with pytest.raises(ValueError, match="autol2"):
+        analysis.probe_config(dataclasses.replace(base, autol2=C.AutoL2Config()), 1e-2)
+    step = dataclasses.replace(base, optimizer=C.OptimizerConfig(schedule="step"))
+    with pytest.raises(ValueError, match="schedule='constant'"):
+        analysis.probe_config(step, 1e-2)
+    with pytest.raises(ValueError, match="max_steps"):
+        analysis.probe_config(base, 1e-5)  # 4/(1e-5·0.4) = 10⁶ steps > 32 000
+    with pytest.raises(ValueError, match="lower eval_every"):
+        analysis.probe_config(base, 1e-2, eval_every=200)
+    with pytest.raises(ValueError, match="horizon=-1"):
+        analysis.probe_config(base, 1e-2, horizon=-1)
+
+
+def test_predicted_runs_train_each_for_its_budget():
+    cfg = experiments.optimal_l2_predicted("cpu", 2.7)
+    budgets = experiments.OPTIMAL_L2_BUDGETS["cpu"]
+    np.testing.assert_allclose(cfg.grid.l2, [2.7 / (0.4 * T) for T in budgets], rtol=1e-12)
+    steps = cfg.steps_per_member()
+    assert all(T <= s <= T + cfg.eval_every for s, T in zip(steps, budgets, strict=True))
+
+
+# --- budget curves ----------------------------------------------------------------------------
+
+
+def _results(acc, num_steps, l2, lr=0.4, every=10):
+    acc = np.asarray(acc, float)
+    return {
+        "test_accuracy": acc,
+        "eval_step": every * np.arange(1, acc.shape[1] + 1),
+        "num_steps": np.asarray(num_steps),
+        "member_l2": np.asarray(l2, float),
+        "member_learning_rate": np.full(len(acc), lr),
+    }
+
+
+def test_best_within_reads_only_evaluations_up_to_the_budget_and_needs_the_run():
+    r = _results(
+        [[0.1, 0.5, 0.3, 0.9], [0.2, 0.4, np.nan, np.nan]], num_steps=[40, 20], l2=[0.1, 0.0]
+    )
+    np.testing.assert_allclose(analysis.best_within(r, 20), [0.5, 0.4])
+    out = analysis.best_within(r, 25)
+    assert out[0] == 0.5 and np.isnan(out[1])  # member 1 trained 20 steps only
+    out = analysis.best_within(r, 40)
+    assert out[0] == 0.9 and np.isnan(out[1])  # member 1 never trained 40 steps
+    np.testing.assert_allclose(analysis.best_within(r, [10, 20]), [0.1, 0.4])
+
+
+def test_scaled_budget_rounds_to_the_evaluation_grid_and_flags_lambda_zero():
+    # budget 2/(λη): λ=1 → 5 steps → 10; λ=0.25 → 20; λ=0 → ∞ (whole run, capped).
+    r = _results(
+        [[0.3, 0.1, 0.9, 0.9], [0.1, 0.5, 0.6, 0.2], [0.2, 0.2, 0.4, 0.7]],
+        num_steps=[40, 40, 40],
+        l2=[1.0, 0.25, 0.0],
+    )
+    s = analysis.scaled_budget(r, horizon=2.0)
+    np.testing.assert_array_equal(s.budget, [10, 20, np.inf])
+    np.testing.assert_allclose(s.accuracy, [0.3, 0.5, 0.7])
+    assert list(s.capped) == [False, False, True]
+
+
+def test_optimum_is_interior_only_strictly_inside_and_reports_its_margin():
+    l2 = np.array([0.0, 1e-1, 1e-2, 1e-3])
+    o = analysis.optimum(l2, [0.60, 0.50, 0.70, 0.65])
+    assert (o.l2, o.interior) == (1e-2, True) and o.margin == pytest.approx(0.10)
+    o = analysis.optimum(l2, [0.80, 0.50, 0.70, 0.65])
+    assert (o.l2, o.interior) == (0.0, False)
+    o = analysis.optimum(l2, [0.1, 0.9, 0.70, np.nan])  # NaN members are left out
+    assert (o.l2, o.interior) == (0.1, False)
+    with pytest.raises(ValueError, match="no member"):
+        analysis.optimum(l2, [np.nan] * 4)
+
+
+# --- the chapter-2 claims on synthetic runs -----------------------------------------------------
+
+
+def _plateau(l2):
+    """Height of each λ's peak: 0.75 for λ ≤ 3.2e-3, 10 points lower per decade above."""
+    return 0.75 - 0.1 * np.maximum(0.0, np.log10(np.maximum(l2, 1e-12) / 3.2e-3))
+
+
+def _synthetic_chapter(tmp_path, c=2.7, zero_height=0.6, predicted_shift=0.0):
+    """Store the chapter's three runs, scripted: λ > 0 peaks exactly at t* = c/(λη) with
+    height _plateau(λ), rising as √(t/t*) before it; λ = 0 rises to ``zero_height`` by step 500.
+    """
+    st = store.Store(tmp_path)
+    eta = experiments.OPTIMAL_L2_LR
+
+    def curves(cfg, shift=0.0):
+        arrays = fake_arrays(cfg)
+        t = arrays["eval_step"].astype(float)[None, :]
+        l2 = arrays["member_l2"][:, None]
+        with np.errstate(divide="ignore"):
+            ts = np.where(l2 > 0, c / (l2 * eta), 500.0)
+        h = np.where(l2 > 0, _plateau(l2), zero_height)
+        acc = h * np.sqrt(np.minimum(t / ts, 1.0)) - 0.01 * np.log(np.maximum(t / ts, 1.0))
+        acc = acc + shift
+        acc[t > arrays["num_steps"][:, None]] = np.nan
+        arrays["test_accuracy"] = acc.astype(np.float32)
+        st.save(cfg, arrays, {"wall_s": 0.0})
+
+    curves(experiments.get("optimal_l2", "cpu"))
+    probe_cfg, probe_arrays = _probe(c / (experiments.OPTIMAL_L2_PROBE_L2["cpu"] * eta))
+    st.save(probe_cfg, probe_arrays, {"wall_s": 0.0})
+    m = analysis.read_c(probe_arrays, probe_cfg)
+    curves(experiments.optimal_l2_predicted("cpu", m.c), predicted_shift)
+    return st
+
+
+def _claims(tmp_path):
+    return {c.name: c for c in check._optimal_l2_claims("optimal_l2", "cpu", tmp_path)}
+
+
+def test_chapter2_claims_pass_when_the_relation_holds_exactly(tmp_path):
+    _synthetic_chapter(tmp_path)
+    claims = _claims(tmp_path)
+    assert len(claims) == 5
+    assert all(c.passed for c in claims.values()), [c.line() for c in claims.values()]
+    sweep, probe, predicted = check.load_optimal_l2("cpu", tmp_path)
+    s = check.optimal_l2_summary(sweep, probe, predicted, experiments.OPTIMAL_L2_BUDGETS["cpu"])
+    assert s.c.c == pytest.approx(2.7)
+    for v in s.validation:
+        assert v.predicted_l2 == pytest.approx(2.7 / (0.4 * v.budget))
+        assert v.l2_ratio <= 2 and v.sweep_steps == 9 * v.budget
+        assert v.prediction_steps == 1000 + v.budget
+
+
+def test_chapter2_claims_fail_when_the_prediction_is_off_or_lambda_does_not_matter(tmp_path):
+    # The predicted runs 2 points worse than they should be: the accuracy claim fails alone.
+    _synthetic_chapter(tmp_path / "a", predicted_shift=-0.02)
+    claims = _claims(tmp_path / "a")
+    failed = {n for n, c in claims.items() if not c.passed}
+    assert failed == {"accuracy at λ_opt vs the sweep's best"}, failed
+    # λ = 0 as good as the best λ at every budget: no interior maximum.
+    _synthetic_chapter(tmp_path / "b", zero_height=0.9)
+    claims = _claims(tmp_path / "b")
+    assert not claims["(a) fixed budget: interior maximum"].passed
+    assert not claims["λ_opt = c/(ηT) vs the sweep's best λ"].passed  # the best is λ = 0
+
+
+def test_chapter2_claims_need_the_probe_first(tmp_path):
+    lines = [c for c in check.run("cpu", tmp_path) if c.chapter == "ch2"]
+    assert len(lines) == 1 and not lines[0].passed
+    assert "python -m l2lib sweep optimal_l2" in lines[0].measured
