@@ -51,7 +51,7 @@ class WidthConfig:
 
     num_train: int = 64
     num_test: int = 256
-    widths: tuple[int, ...] = (256, 1024, 4096)
+    widths: tuple[int, ...] = (256, 1024, 4096, 16384)
     depth: int = 1
     l2: float = 0.1
     learning_rate: float = 0.005
@@ -210,7 +210,16 @@ def width_experiment(cfg: WidthConfig) -> dict[str, np.ndarray]:
     for width in cfg.widths:
         params = init_mlp(key, x.shape[1], width, cfg.depth, c)
         out_w = _train_and_measure(
-            apply_mlp, params, x, y, xt, cfg.l2, cfg.learning_rate, steps_per, cfg.num_times
+            apply_mlp,
+            params,
+            x,
+            y,
+            xt,
+            cfg.l2,
+            cfg.learning_rate,
+            steps_per,
+            cfg.num_times,
+            hidden_units=width * cfg.depth,
         )
         k0, k0_test = out_w["k0"], out_w["k0_test"]
         th_train, th_test = theory.mse_solution(
@@ -245,6 +254,7 @@ def width_experiment(cfg: WidthConfig) -> dict[str, np.ndarray]:
         cfg.learning_rate,
         steps_per,
         cfg.num_times,
+        hidden_units=cfg.rf_width,
     )
     rf_th_train, rf_th_test = theory.mse_solution(
         rf["k0"], rf["k0_test"], y, rf["f_train"][0], rf["f_test"][0], times, cfg.l2, 1
@@ -276,8 +286,29 @@ def _forbid() -> None:
         )
 
 
-def _train_and_measure(apply_fn, params, x, y, xt, l2, learning_rate, steps_per, num_times):
-    """GD on ½Σ‖f − y‖² + ½λ‖θ‖², recording kernel trace and outputs ``num_times`` times."""
+#: Floats of hidden activations one vectorised NTK pass may hold (2**27 ≈ 512 MiB in float32):
+#: the widest network (16384) would otherwise need ~11 GiB per pass on the test set.
+NTK_PASS_FLOATS = 2**27
+
+
+def ntk_batch_size(num_outputs: int, num_inputs: int, hidden_units: int) -> int:
+    """Kernel columns per vectorised pass so that one pass holds ≲ ``NTK_PASS_FLOATS`` floats.
+
+    A pass over ``b`` columns carries ``b × num_inputs × hidden_units`` activations (the
+    Jacobian-vector product on the larger input set), so ``b`` shrinks as the width grows.
+    """
+    per_column = max(1, num_inputs * hidden_units)
+    return int(max(1, min(num_outputs, NTK_PASS_FLOATS // per_column)))
+
+
+def _train_and_measure(
+    apply_fn, params, x, y, xt, l2, learning_rate, steps_per, num_times, hidden_units=None
+):
+    """GD on ½Σ‖f − y‖² + ½λ‖θ‖², recording kernel trace and outputs ``num_times`` times.
+
+    ``hidden_units`` (total hidden activations per example) bounds the memory of the NTK passes
+    (:func:`ntk_batch_size`); ``None`` computes all columns in one pass.
+    """
     import jax
     import jax.numpy as jnp
 
@@ -297,8 +328,14 @@ def _train_and_measure(apply_fn, params, x, y, xt, l2, learning_rate, steps_per,
 
         return jax.lax.scan(step, p, None, length=steps_per)[0]
 
+    batch = (
+        y.size
+        if hidden_units is None
+        else ntk_batch_size(y.size, max(x.shape[0], xt.shape[0]), hidden_units)
+    )
+
     def ntk(p, x1, x2=None):
-        return theory.empirical_ntk(apply_fn, p, x1, x2, batch_size=y.size)
+        return theory.empirical_ntk(apply_fn, p, x1, x2, batch_size=batch)
 
     k0 = ntk(params, x)
     k0_test = ntk(params, xt, x)

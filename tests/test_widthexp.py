@@ -128,6 +128,20 @@ def test_width_experiment_shapes(ci_store):
     assert s.theory_rate == pytest.approx(2 * (cfg.k - 1) * cfg.l2)
 
 
+def test_ntk_batching_bounds_memory_without_changing_the_kernel(monkeypatch):
+    # 640 kernel columns for 64 × 10 outputs; a wide net on 256 inputs gets fewer per pass.
+    assert widthexp.ntk_batch_size(640, 256, 16384) == 2**27 // (256 * 16384) == 32
+    assert widthexp.ntk_batch_size(640, 8, 4) == 640
+    assert widthexp.ntk_batch_size(640, 10**6, 10**6) == 1
+    cfg = widthexp.width_config("ci")
+    full = widthexp.width_experiment(cfg)
+    monkeypatch.setattr(widthexp, "NTK_PASS_FLOATS", 16 * 16)  # 1 column per pass here
+    assert widthexp.ntk_batch_size(80, 16, 16) == 1
+    split = widthexp.width_experiment(cfg)
+    for key in ("kernel_init", "kernel_trace", "f_test", "rate"):
+        np.testing.assert_allclose(split[key], full[key], rtol=1e-5, atol=1e-6)
+
+
 def test_theory_and_hessian_artifacts(ci_store):
     cfg, art = widthexp.load("width_theory", "ci", root=ci_store, compute=False)
     shape = (len(cfg.l2), len(cfg.k), cfg.num_times)
