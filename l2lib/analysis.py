@@ -470,3 +470,9 @@ def validate_prediction(
             )
         )
     return out
+
+
+def members_where(results: Arrays, mask) -> dict[str, np.ndarray]:
+    """The arrays of the members selected by ``mask`` (e.g. one seed of a sweep)."""
+    mask = np.asarray(mask, bool)
+    return {k: (v if k == "eval_step" else np.asarray(v)[mask]) for k, v in results.items()}

@@ -15,6 +15,7 @@ import json
 import os
 import pathlib
 import re
+from typing import NamedTuple
 
 import numpy as np
 
@@ -97,14 +98,20 @@ def load_run(name: str, scale: str = "cpu", recompute: bool = False, root=None) 
     Without ``recompute`` a missing run raises a one-line error with the command that makes it
     and what it costs; the book never trains while it builds.
     """
-    cfg = experiments.get(name, scale)
+    return load_config(experiments.get(name, scale), recompute, root)
+
+
+def load_config(cfg: Experiment, recompute: bool = False, root=None) -> store.Results:
+    """:func:`load_run` for a config that is not (only) a name, e.g. one built from a
+    measurement (chapter 2's runs at the predicted λ)."""
+    scale = cfg.scale
     st = store.Store(root)
     if st.exists(cfg) and not recompute:
         return st.load(cfg)
     if not recompute:
         raise store.MissingEntryError(
             f"no cached run for {cost_summary(cfg)}; set RECOMPUTE = True (a GPU for paper scale) "
-            f"or run `{store.rerun_command(name, scale)}`"
+            f"or run `{store.rerun_command(cfg.name, scale)}`"
         )
     check_backend(scale, recompute)
     return store.load_or_run(cfg, st, force=st.exists(cfg))
@@ -195,6 +202,13 @@ CHAPTER_RUNS = {
         "timescale_mlp_longer",
         "timescale_cnn",
     ),
+    "2. Performance against λ": (
+        "optimal_l2",
+        "optimal_l2_probe",
+        "optimal_l2_predicted",
+        "optimal_l2_seeds",
+        "optimal_l2_predicted_seeds",
+    ),
 }
 
 
@@ -241,7 +255,11 @@ def chapter_costs(scale: str = "cpu", root=None):
     for chapter, names in CHAPTER_RUNS.items():
         wall, steps, missing = 0.0, 0, []
         for name in names:
-            cfg = experiments.get(name, scale)
+            try:
+                cfg = experiments.get(name, scale)
+            except ValueError:  # built from another run that is missing (chapter 2's)
+                missing.append(name)
+                continue
             if not st.exists(cfg):
                 missing.append(name)
                 continue
@@ -327,4 +345,219 @@ def horizon_table(*runs: store.Results):
         + [f"best acc ({h:g})" for h in horizons],
         rows,
         caption="The fitted MLP members trained to longer horizons: a real peak stays put",
+    )
+
+
+# --- chapter 2: performance against λ, and λ_opt(T) ≈ c/(ηT) ----------------------------------
+
+
+class OptimalL2Runs(NamedTuple):
+    """Chapter 2's runs: the sweep, the probe that measures c, the runs at the predicted λ, and
+    the seed replicates of the sweep and of the predicted runs (``None`` where a scale has none).
+    """
+
+    sweep: store.Results
+    probe: store.Results
+    predicted: store.Results
+    sweep_seeds: store.Results | None
+    predicted_seeds: store.Results | None
+
+
+def load_optimal_l2(scale: str = "cpu", recompute: bool = False, root=None) -> OptimalL2Runs:
+    """Chapter 2's runs from the store (or trained, with ``recompute``). The predicted runs'
+    config is made from the probe's c, so the probe is loaded (or trained) first."""
+    from l2lib import analysis
+
+    sweep = load_run("optimal_l2", scale, recompute, root)
+    probe = load_run("optimal_l2_probe", scale, recompute, root)
+    c = analysis.read_c(probe.arrays, probe.config)
+    predicted_cfg = experiments.optimal_l2_predicted(scale, c.c)
+    predicted = load_config(predicted_cfg, recompute, root)
+    sweep_seeds = predicted_seeds = None
+    if scale in experiments.scales("optimal_l2_seeds"):
+        sweep_seeds = load_run("optimal_l2_seeds", scale, recompute, root)
+        predicted_seeds = load_config(
+            experiments.replicate(predicted_cfg, "optimal_l2_predicted_seeds"), recompute, root
+        )
+    return OptimalL2Runs(sweep, probe, predicted, sweep_seeds, predicted_seeds)
+
+
+def _pt(x: float) -> str:
+    return f"{100 * x:+.1f}"
+
+
+def optimal_l2_validation_table(summary):
+    """Per budget T: λ_opt(T) = c/(ηT) against the sweep's best λ, their accuracies, and what
+    each way of choosing λ costs in SGD steps."""
+    rows = [
+        [
+            f"{v.budget}",
+            f"{v.predicted_l2:.3g}",
+            f"{v.best_l2:.3g}",
+            f"×{v.l2_ratio:.2f}",
+            f"{v.predicted_accuracy:.3f}",
+            f"{v.best_accuracy:.3f}",
+            _pt(-v.accuracy_gap),
+            f"{v.zero_accuracy:.3f}",
+            f"{v.prediction_steps:,}",
+            f"{v.sweep_steps:,}",
+        ]
+        for v in summary.validation
+    ]
+    return table(
+        [
+            "budget T",
+            "λ_opt = c/(ηT)",
+            "sweep's best λ",
+            "ratio",
+            "acc at λ_opt",
+            "best acc",
+            "λ_opt − best (pt)",
+            "acc at λ = 0",
+            "cost: probe + run (steps)",
+            "cost: sweep (steps)",
+        ],
+        rows,
+        caption=f"The prediction at each budget (c = {summary.c.c:.3g} from one probe run)",
+    )
+
+
+def optimal_l2_members_table(summary, res: store.Results):
+    """Every member of the sweep: the steps it trained, curve (b) and curve (a) at each budget."""
+    a = res.arrays
+    b = summary.scaled
+    rows = []
+    for i in np.argsort(-summary.l2, kind="stable"):
+        rows.append(
+            [
+                f"{summary.l2[i]:g}",
+                f"{int(a['num_steps'][i]):,}",
+                "whole run" if b.capped[i] else f"{b.budget[i]:,.0f}",
+                f"{b.accuracy[i]:.3f}",
+            ]
+            + [f"{summary.fixed[T][i]:.3f}" for T in summary.budgets]
+        )
+    return table(
+        ["λ", "steps trained", f"(b) budget {summary.horizon:g}/(λη)", "(b) best acc"]
+        + [f"(a) best acc, T={T}" for T in summary.budgets],
+        rows,
+        caption="Every member of the sweep: best test accuracy within each budget",
+    )
+
+
+def seed_summaries(runs: OptimalL2Runs, budgets) -> dict[int, object]:
+    """The chapter-2 summary of every seed: seed 0 from the judged runs, the others from the
+    replicates (each seed's sweep against the same seed's predicted runs; c is the probe's)."""
+    from l2lib import analysis, check
+
+    c = analysis.read_c(runs.probe.arrays, runs.probe.config)
+    horizon = runs.sweep.config.duration.horizon
+    out = {
+        0: check.optimal_l2_summary(runs.sweep.arrays, horizon, c, runs.predicted.arrays, budgets)
+    }
+    if runs.sweep_seeds is not None and runs.predicted_seeds is not None:
+        sw, pr = runs.sweep_seeds.arrays, runs.predicted_seeds.arrays
+        for seed in sorted(set(np.asarray(sw["member_seed"]).tolist())):
+            out[int(seed)] = check.optimal_l2_summary(
+                analysis.members_where(sw, sw["member_seed"] == seed),
+                horizon,
+                c,
+                analysis.members_where(pr, pr["member_seed"] == seed),
+                budgets,
+            )
+    return out
+
+
+def seed_claims_table(summaries: dict[int, object]):
+    """The chapter-2 claims evaluated on each seed (only seed 0 is judged by the check)."""
+    from l2lib import check
+
+    per_seed = {s: list(check.optimal_l2_claims(x)) for s, x in summaries.items()}
+    names = [c.name for c in per_seed[0]]
+    rows = [
+        [name]
+        + [
+            ("PASS" if per_seed[s][k].passed else "FAIL") + (" (judged)" if s == 0 else "")
+            for s in per_seed
+        ]
+        for k, name in enumerate(names)
+    ]
+    return table(
+        ["claim"] + [f"seed {s}" for s in per_seed],
+        rows,
+        caption="The same claims and goals on the replicate seeds",
+    )
+
+
+def seed_validation_table(summaries: dict[int, object]):
+    """Per budget and seed: the sweep's best λ, the ratio to λ_opt(T) and the accuracy gap."""
+    rows = []
+    budgets = [v.budget for v in summaries[0].validation]
+    for k, T in enumerate(budgets):
+        for seed, s in summaries.items():
+            v = s.validation[k]
+            rows.append(
+                [
+                    f"{T}",
+                    f"{seed}",
+                    f"{v.predicted_l2:.3g}",
+                    f"{v.best_l2:.3g}",
+                    f"×{v.l2_ratio:.2f}",
+                    f"{v.predicted_accuracy:.3f}",
+                    f"{v.best_accuracy:.3f}",
+                    _pt(-v.accuracy_gap),
+                    f"{v.zero_accuracy:.3f}",
+                ]
+            )
+    return table(
+        [
+            "budget T",
+            "seed",
+            "λ_opt",
+            "sweep's best λ",
+            "ratio",
+            "acc at λ_opt",
+            "best acc",
+            "λ_opt − best (pt)",
+            "acc at λ = 0",
+        ],
+        rows,
+        caption="The validation on every seed",
+    )
+
+
+def c_from_runs_table(runs: dict[str, store.Results], learning_rate: float, budgets):
+    """Each member of chapter 1's sweeps read as if it were the probe: its c = λη·t*, and the
+    λ_opt(T) it would predict at ``learning_rate`` for the smallest and largest budget."""
+    from l2lib import analysis, check
+
+    rows = []
+    for name, res in runs.items():
+        s = check.timescale_summary(res)
+        a = res.arrays
+        used = s.fit.used
+        cs = (a["member_l2"] * a["member_learning_rate"] * s.peaks.t_star)[used]
+        med = float(np.median(cs))
+        lo, hi = float(np.min(cs)), float(np.max(cs))
+
+        def pred(c: float, T: int) -> str:
+            return f"{analysis.predict_l2(c, learning_rate, T):.2g}"
+
+        rows.append(
+            [
+                name,
+                f"{res.config.duration.horizon:g}",
+                f"{int(used.sum())}",
+                f"{med:.3g} [{lo:.3g}, {hi:.3g}]",
+            ]
+            + [
+                f"{pred(med, T)} [{pred(hi, T)}, {pred(lo, T)}]"
+                for T in (min(budgets), max(budgets))
+            ]
+        )
+    return table(
+        ["run", "λη·t horizon", "members", "c: median [min, max]"]
+        + [f"λ_opt(T={T}) at η={learning_rate:g}" for T in (min(budgets), max(budgets))],
+        rows,
+        caption="c read from every fitted member of chapter 1's runs, as if each were the probe",
     )

@@ -200,52 +200,48 @@ class OptimalL2Summary:
 
 
 def optimal_l2_summary(
-    sweep: store_lib.Results,
-    probe: store_lib.Results,
-    predicted: store_lib.Results,
+    sweep: analysis.Arrays,
+    horizon: float,
+    c: analysis.CMeasurement,
+    predicted: analysis.Arrays,
     budgets,
 ) -> OptimalL2Summary:
-    """Chapter 2's numbers from its three runs (the sweep, the probe, the predicted runs)."""
-    c = analysis.read_c(probe.arrays, probe.config)
-    a = sweep.arrays
-    l2 = np.asarray(a["member_l2"], np.float64)
-    fixed = {int(T): analysis.best_within(a, T) for T in budgets}
-    horizon = float(sweep.config.duration.horizon)
+    """Chapter 2's numbers from the sweep's arrays (curve (b) at budget ``horizon``/(λη)), the
+    probe's measurement ``c`` and the predicted runs' arrays."""
+    l2 = np.asarray(sweep["member_l2"], np.float64)
+    fixed = {int(T): analysis.best_within(sweep, T) for T in budgets}
     return OptimalL2Summary(
         c=c,
         budgets=tuple(int(T) for T in budgets),
         l2=l2,
         fixed=fixed,
         optima={T: analysis.optimum(l2, acc) for T, acc in fixed.items()},
-        scaled=analysis.scaled_budget(a, horizon),
-        horizon=horizon,
-        validation=analysis.validate_prediction(a, predicted.arrays, c, budgets),
+        scaled=analysis.scaled_budget(sweep, horizon),
+        horizon=float(horizon),
+        validation=analysis.validate_prediction(sweep, predicted, c, budgets),
     )
 
 
-def load_optimal_l2(scale: str, root=None, recompute: bool = False):
-    """(sweep, probe, predicted) of chapter 2 from the store at ``root``.
+def optimal_l2_summary_of(
+    sweep: store_lib.Results, probe: store_lib.Results, predicted: store_lib.Results, budgets
+) -> OptimalL2Summary:
+    """:func:`optimal_l2_summary` of the three stored runs (see :func:`load_optimal_l2`)."""
+    c = analysis.read_c(probe.arrays, probe.config)
+    horizon = sweep.config.duration.horizon
+    return optimal_l2_summary(sweep.arrays, horizon, c, predicted.arrays, budgets)
 
-    The predicted runs' config is made from the stored probe's c, so the probe is read first.
-    With ``recompute`` each is trained through the store if missing (else a missing run is a
-    :class:`~l2lib.store.MissingEntryError` naming the command that makes it).
+
+def load_optimal_l2(scale: str, root=None):
+    """(sweep, probe, predicted) of chapter 2 from the store at ``root`` (never trains).
+
+    The predicted runs' config is made from the stored probe's c, so the probe is read first;
+    a missing run is a :class:`~l2lib.store.MissingEntryError` naming the command that makes it.
     """
     st = store_lib.Store(root)
-
-    def get(cfg):
-        if st.exists(cfg):
-            return st.load(cfg)
-        if not recompute:
-            raise store_lib.MissingEntryError(
-                f"no cached run of {cfg.name}/{cfg.scale} in {st.root}: run "
-                f"`{store_lib.rerun_command(cfg.name, cfg.scale)}` (or set RECOMPUTE = True)"
-            )
-        return store_lib.load_or_run(cfg, st, progress=True)
-
-    sweep = get(experiments.get("optimal_l2", scale))
-    probe = get(experiments.get("optimal_l2_probe", scale))
+    sweep = st.load(experiments.get("optimal_l2", scale))
+    probe = st.load(experiments.get("optimal_l2_probe", scale))
     c = analysis.read_c(probe.arrays, probe.config)
-    predicted = get(experiments.optimal_l2_predicted(scale, c.c))
+    predicted = st.load(experiments.optimal_l2_predicted(scale, c.c))
     return sweep, probe, predicted
 
 
@@ -321,7 +317,7 @@ def optimal_l2_claims(s: OptimalL2Summary) -> Iterator[Claim]:
 def _optimal_l2_claims(name: str, scale: str, root) -> Iterator[Claim]:
     sweep, probe, predicted = load_optimal_l2(scale, root)
     budgets = experiments.OPTIMAL_L2_BUDGETS[scale]
-    yield from optimal_l2_claims(optimal_l2_summary(sweep, probe, predicted, budgets))
+    yield from optimal_l2_claims(optimal_l2_summary_of(sweep, probe, predicted, budgets))
 
 
 CLAIMS += [("ch2", "optimal_l2", _optimal_l2_claims)]

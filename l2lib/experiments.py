@@ -336,14 +336,13 @@ register("optimal_l2_predicted", "paper")(lambda: optimal_l2_predicted("paper", 
 OPTIMAL_L2_REPLICATE_SEEDS = (1, 2)
 
 
-def _replicate(cfg: Experiment, name: str) -> Experiment:
+def replicate(cfg: Experiment, name: str) -> Experiment:
+    """``cfg`` under ``name`` with the replicate seeds (OPTIMAL_L2_REPLICATE_SEEDS)."""
     grid = dataclasses.replace(cfg.grid, seeds=OPTIMAL_L2_REPLICATE_SEEDS)
     return dataclasses.replace(cfg, name=name, grid=grid)
 
 
-register("optimal_l2_seeds", "cpu")(
-    lambda: _replicate(get("optimal_l2", "cpu"), "optimal_l2_seeds")
-)
+register("optimal_l2_seeds", "cpu")(lambda: replicate(get("optimal_l2", "cpu"), "optimal_l2_seeds"))
 register("optimal_l2_predicted_seeds", "cpu")(
-    lambda: _replicate(get("optimal_l2_predicted", "cpu"), "optimal_l2_predicted_seeds")
+    lambda: replicate(get("optimal_l2_predicted", "cpu"), "optimal_l2_predicted_seeds")
 )

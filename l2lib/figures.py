@@ -517,3 +517,345 @@ def hessian_eigs(
         yaxis=dict(title="eigenvalue / λ"),
     )
     return fig
+
+
+# --- chapter 2: performance against λ, and λ_opt(T) ≈ c/(ηT) ----------------------------------
+
+
+def budget_grid(budgets: Sequence[int], every: int, start: int = 250) -> list[int]:
+    """Slider positions over T: half-octave steps from ``start`` to max(budgets), on the
+    evaluation grid, with every budget in ``budgets`` among them."""
+    top = max(budgets)
+    n = int(np.floor(2 * np.log2(top / start))) + 1
+    ts = {int(round(start * 2 ** (k / 2) / every) * every) for k in range(n)}
+    return sorted(t for t in ts | {int(b) for b in budgets} if 0 < t <= top)
+
+
+def _hline(x0: float, x1: float, y: float, **kw) -> go.Scatter:
+    return go.Scatter(x=[x0, x1], y=[y, y], mode="lines", **kw)
+
+
+def budget_curves(
+    results: Arrays,
+    horizon: float,
+    c: analysis.CMeasurement,
+    budgets: Sequence[int],
+    title: str = "Best test accuracy against λ: fixed budget T and budget ∝ 1/λ",
+) -> go.Figure:
+    """Paper Fig. 1a–b on one sweep: (a) the best test accuracy within T steps against λ, for
+    each T of the slider (with λ_opt(T) = c/(ηT) as a dashed vertical line and the sweep's
+    best λ as a star), and (b) within horizon/(λη) steps (black, always shown). λ = 0 cannot sit
+    on a log axis: it is a horizontal line at its accuracy. The **T slider** shows one budget
+    (``all``: every budget)."""
+    l2 = np.asarray(results["member_l2"], float)
+    pos = l2 > 0
+    order = np.argsort(-l2[pos])
+    xs = l2[pos][order]
+    x0, x1 = xs.min() / 1.6, xs.max() * 1.6
+    fixed = {int(T): analysis.best_within(results, T) for T in budgets}
+    b = analysis.scaled_budget(results, horizon)
+    vals = np.concatenate([np.ravel(list(fixed.values())), b.accuracy])
+    lo, hi = np.nanmin(vals) - 0.02, np.nanmax(vals) + 0.02
+    fig = go.Figure()
+    tags: list[int | None] = []
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=b.accuracy[pos][order],
+            mode="lines+markers",
+            line=dict(color="black", width=3),
+            marker=dict(
+                size=9, symbol=np.where(b.capped[pos][order], "circle-open", "circle").tolist()
+            ),
+            name=f"(b) budget {horizon:g}/(λη)",
+            customdata=b.budget[pos][order],
+            hovertemplate="λ=%{x:.3g}<br>budget %{customdata:.0f} steps<br>acc %{y:.3f}<extra></extra>",
+        )
+    )
+    tags.append(None)
+    if (~pos).any():
+        zero = float(b.accuracy[~pos][0])
+        steps0 = int(np.asarray(results["num_steps"])[~pos][0])
+        fig.add_trace(
+            _hline(
+                x0,
+                x1,
+                zero,
+                line=dict(color="black", dash="dot"),
+                name=f"(b) λ = 0, whole run ({steps0} steps)",
+            )
+        )
+        tags.append(None)
+    eta = c.learning_rate
+    for j, T in enumerate(budgets):
+        acc = fixed[int(T)]
+        col = f"hsl({int(220 - 200 * j / max(len(budgets) - 1, 1))},70%,45%)"
+        opt = analysis.optimum(l2, acc)
+        lam = analysis.predict_l2(c.c, eta, T)
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=acc[pos][order],
+                mode="lines+markers",
+                line=dict(color=col),
+                name=f"(a) T = {T}",
+                hovertemplate=f"T={T}<br>λ=%{{x:.3g}}<br>acc %{{y:.3f}}<extra></extra>",
+            )
+        )
+        traces = [
+            go.Scatter(
+                x=[lam, lam],
+                y=[lo, hi],
+                mode="lines",
+                line=dict(color=col, dash="dash"),
+                name=f"λ_opt(T={T}) = c/(ηT) = {lam:.3g}",
+            ),
+            go.Scatter(
+                x=[opt.l2 if opt.l2 > 0 else x0],
+                y=[opt.accuracy],
+                mode="markers",
+                marker=dict(symbol="star", size=15, color=col, line=dict(color="black", width=1)),
+                name=f"best λ at T={T}: {opt.l2:.3g}",
+            ),
+        ]
+        if (~pos).any():
+            traces.append(
+                _hline(
+                    x0,
+                    x1,
+                    float(acc[~pos][0]),
+                    line=dict(color=col, dash="dot", width=1),
+                    name=f"λ = 0 at T={T}",
+                )
+            )
+        for tr in traces:
+            fig.add_trace(tr)
+        tags += [T] * (1 + len(traces))
+    vis = [[t is None or sel is None or t == sel for t in tags] for sel in [None, *budgets]]
+    steps = [
+        dict(method="restyle", label="all" if sel is None else str(sel), args=[{"visible": v}])
+        for sel, v in zip([None, *budgets], vis, strict=True)
+    ]
+    fig.update_layout(
+        title=title,
+        xaxis=dict(title="λ", type="log", exponentformat="power", range=np.log10([x0, x1])),
+        yaxis=dict(title="best test accuracy within the budget", range=[lo, hi]),
+        sliders=[
+            dict(active=0, steps=steps, currentvalue=dict(prefix="T = "), y=-0.18, pad=dict(t=10))
+        ],
+        margin=dict(b=150),
+    )
+    return fig
+
+
+def optimum_against_budget(
+    results: Arrays,
+    c: analysis.CMeasurement,
+    budgets: Sequence[int],
+    validation: Sequence[analysis.Validation] = (),
+    tolerance: float = 0.01,
+    title: str = "The best λ against the budget T, and c/(ηT)",
+) -> go.Figure:
+    """The sweep's best λ at each budget T (circles; the bar spans every λ of the grid within
+    ``tolerance`` of the best), the prediction c/(ηT) (line) with its factor-2 band (dotted),
+    and the runs made at the predicted λ (diamonds). A best λ of 0 is drawn as a triangle at
+    the bottom of the axis."""
+    l2 = np.asarray(results["member_l2"], float)
+    floor = l2[l2 > 0].min() / 2
+    best, low, high = [], [], []
+    for T in budgets:
+        acc = analysis.best_within(results, T)
+        opt = analysis.optimum(l2, acc)
+        near = l2[np.isfinite(acc) & (acc >= opt.accuracy - tolerance)]
+        best.append(opt.l2 if opt.l2 > 0 else np.nan)
+        low.append(max(near.min(), floor))
+        high.append(near.max())
+    best = np.array(best)
+    ts = np.asarray(budgets, float)
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=ts,
+            y=best,
+            mode="markers",
+            marker=dict(size=9, color=color_for(0)),
+            error_y=dict(
+                type="data",
+                symmetric=False,
+                array=np.array(high) - np.nan_to_num(best, nan=floor),
+                arrayminus=np.nan_to_num(best, nan=floor) - np.array(low),
+                color=color_for(0),
+                thickness=1,
+            ),
+            name=f"sweep's best λ (bar: λ within {100 * tolerance:g} pt of it)",
+            hovertemplate="T=%{x}<br>best λ=%{y:.3g}<extra></extra>",
+        )
+    )
+    zero = np.isnan(best)
+    if zero.any():
+        fig.add_trace(
+            go.Scatter(
+                x=ts[zero],
+                y=np.full(zero.sum(), floor),
+                mode="markers",
+                marker=dict(size=11, symbol="triangle-down", color=color_for(0)),
+                name="sweep's best is λ = 0",
+            )
+        )
+    line = np.geomspace(ts.min(), ts.max(), 50)
+    pred = c.c / (c.learning_rate * line)
+    fig.add_trace(
+        go.Scatter(
+            x=line,
+            y=pred,
+            mode="lines",
+            line=dict(color="black"),
+            name=f"c/(ηT), c = {c.c:.3g} (λ₀ = {c.l2:g})",
+        )
+    )
+    for f in (2.0, 0.5):
+        fig.add_trace(
+            go.Scatter(
+                x=line,
+                y=pred * f,
+                mode="lines",
+                line=dict(color="gray", dash="dot"),
+                name="×2 and ×½",
+                showlegend=f == 2.0,
+            )
+        )
+    if validation:
+        fig.add_trace(
+            go.Scatter(
+                x=[v.budget for v in validation],
+                y=[v.predicted_l2 for v in validation],
+                mode="markers",
+                marker=dict(size=12, symbol="diamond", color=color_for(1)),
+                name="runs at the predicted λ_opt(T)",
+            )
+        )
+    fig.update_layout(
+        title=title,
+        xaxis=dict(title="budget T (steps)", type="log"),
+        yaxis=dict(title="λ", type="log", exponentformat="power"),
+    )
+    return fig
+
+
+def prediction_accuracy(
+    validation: Sequence[analysis.Validation],
+    title: str = "What the prediction buys: accuracy within T",
+) -> go.Figure:
+    """At each validated budget T: the sweep's best accuracy, the predicted λ_opt(T)'s, and
+    λ = 0's (the untuned baseline)."""
+    ts = [v.budget for v in validation]
+    fig = go.Figure()
+    for i, (name, ys, dash) in enumerate(
+        (
+            ("sweep's best λ", [v.best_accuracy for v in validation], "solid"),
+            ("predicted λ_opt = c/(ηT)", [v.predicted_accuracy for v in validation], "solid"),
+            ("λ = 0", [v.zero_accuracy for v in validation], "dot"),
+        )
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=ts,
+                y=ys,
+                mode="lines+markers",
+                line=dict(color=color_for(i), dash=dash),
+                marker=dict(size=9, symbol="diamond" if i == 1 else "circle"),
+                name=name,
+                hovertemplate="T=%{x}<br>acc %{y:.3f}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title=title,
+        xaxis=dict(title="budget T (steps)", type="log"),
+        yaxis=dict(title="best test accuracy within T"),
+    )
+    return fig
+
+
+def probe_curve(
+    results: Arrays, c: analysis.CMeasurement, title: str = "The probe: where t* is read"
+) -> go.Figure:
+    """The probe's test (and batch training) accuracy against λ₀·η·t, with t* marked; the
+    x-coordinate of the star is c."""
+    x = analysis.scaled_time(results)[0]
+    fig = go.Figure()
+    for i, key in enumerate(("test_accuracy", "train_accuracy")):
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=np.asarray(results[key])[0],
+                mode="lines",
+                line=dict(color=color_for(i)),
+                name=key.replace("_", " ") + (" (one batch)" if i else ""),
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[c.c],
+            y=[c.best_accuracy],
+            mode="markers",
+            marker=dict(symbol="star", size=16, color="black"),
+            name=f"t* = {c.t_star:.0f} steps: c = λ₀ηt* = {c.c:.3g}",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        xaxis=dict(title=f"λ₀·η·t (λ₀ = {c.l2:g}, η = {c.learning_rate:g})"),
+        yaxis=dict(title="accuracy"),
+    )
+    return fig
+
+
+def scaled_budget_by_lr(
+    results: Arrays,
+    horizon: float,
+    title: str = "Budget ∝ 1/(λη) at three learning rates (chapter 1's runs)",
+) -> go.Figure:
+    """Curve (b) for every η of a sweep whose members stop at λ·η·t = ``horizon`` (chapter 1's):
+    best test accuracy against λη. Members capped before their budget are hollow; λ = 0 is a
+    horizontal dotted line per η."""
+    l2, lr, _, lrs = _members(results)
+    b = analysis.scaled_budget(results, horizon)
+    x = l2 * lr
+    x0, x1 = x[x > 0].min() / 1.6, x.max() * 1.6
+    fig = go.Figure()
+    for j, eta in enumerate(lrs):
+        sel = (lr == eta) & (l2 > 0)
+        o = np.argsort(-x[sel])
+        fig.add_trace(
+            go.Scatter(
+                x=x[sel][o],
+                y=b.accuracy[sel][o],
+                mode="lines+markers",
+                line=dict(color=color_for(j)),
+                marker=dict(
+                    size=9,
+                    symbol=np.where(b.capped[sel][o], "circle-open", "circle").tolist(),
+                ),
+                name=f"η={_fmt(eta)}",
+                customdata=np.stack([l2[sel][o], b.budget[sel][o]], axis=1),
+                hovertemplate="λ=%{customdata[0]:.3g} λη=%{x:.3g}<br>budget %{customdata[1]:.0f}"
+                "<br>acc %{y:.3f}<extra></extra>",
+            )
+        )
+        zero = (lr == eta) & (l2 == 0)
+        if zero.any():
+            fig.add_trace(
+                _hline(
+                    x0,
+                    x1,
+                    float(b.accuracy[zero][0]),
+                    line=dict(color=color_for(j), dash="dot"),
+                    name=f"η={_fmt(eta)}, λ = 0 (whole run)",
+                )
+            )
+    fig.update_layout(
+        title=title,
+        xaxis=dict(title="λη", type="log", exponentformat="power", range=np.log10([x0, x1])),
+        yaxis=dict(title=f"best test accuracy within {horizon:g}/(λη) steps"),
+    )
+    return fig

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from store_fakes import fake_arrays
 
-from l2lib import analysis, check, experiments, store, train
+from l2lib import analysis, check, experiments, figures, store, train
 from l2lib import config as C
 
 # --- predict_l2 -------------------------------------------------------------------------------
@@ -93,9 +93,7 @@ def test_read_c_over_seeds_uses_the_geometric_mean_of_t_star():
     assert m.t_star == pytest.approx(600) and m.c == pytest.approx(0.004 * 600)
 
 
-def test_measure_c_goes_through_the_store_and_never_retrains_a_cached_probe(
-    tmp_path, monkeypatch
-):
+def test_measure_c_goes_through_the_store_and_never_retrains_a_cached_probe(tmp_path, monkeypatch):
     base = experiments.get("optimal_l2", "cpu")
     cfg, arrays = _probe(675)
     monkeypatch.setenv("L2LIB_FORBID_TRAINING", "1")
@@ -234,7 +232,7 @@ def test_chapter2_claims_pass_when_the_relation_holds_exactly(tmp_path):
     assert len(claims) == 5
     assert all(c.passed for c in claims.values()), [c.line() for c in claims.values()]
     sweep, probe, predicted = check.load_optimal_l2("cpu", tmp_path)
-    s = check.optimal_l2_summary(sweep, probe, predicted, experiments.OPTIMAL_L2_BUDGETS["cpu"])
+    s = check.optimal_l2_summary_of(sweep, probe, predicted, experiments.OPTIMAL_L2_BUDGETS["cpu"])
     assert s.c.c == pytest.approx(2.7)
     for v in s.validation:
         assert v.predicted_l2 == pytest.approx(2.7 / (0.4 * v.budget))
@@ -259,3 +257,35 @@ def test_chapter2_claims_need_the_probe_first(tmp_path):
     lines = [c for c in check.run("cpu", tmp_path) if c.chapter == "ch2"]
     assert len(lines) == 1 and not lines[0].passed
     assert "python -m l2lib sweep optimal_l2" in lines[0].measured
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+def test_budget_figure_has_one_t_slider_that_shows_each_budget_and_its_prediction(tmp_path):
+    _synthetic_chapter(tmp_path)
+    sweep, probe, predicted = check.load_optimal_l2("cpu", tmp_path)
+    s = check.optimal_l2_summary_of(sweep, probe, predicted, experiments.OPTIMAL_L2_BUDGETS["cpu"])
+    ts = figures.budget_grid(s.budgets, sweep.config.eval_every)
+    assert ts[0] == 250 and ts[-1] == 10000 and set(s.budgets) <= set(ts)
+    assert all(t % 25 == 0 for t in ts)
+    fig = figures.budget_curves(sweep.arrays, s.horizon, s.c, ts)
+    (slider,) = fig.layout.sliders
+    assert [st.label for st in slider.steps] == ["all"] + [str(t) for t in ts]
+    assert all(slider.steps[0].args[0]["visible"])
+    for step, T in zip(slider.steps[1:], ts, strict=True):
+        shown = [tr for tr, v in zip(fig.data, step.args[0]["visible"], strict=True) if v]
+        names = [tr.name for tr in shown]
+        assert names[0].startswith("(b)") and f"(a) T = {T}" in names
+        assert not any(n.startswith("(a) T = ") and n != f"(a) T = {T}" for n in names)
+        (line,) = [tr for tr in shown if tr.name.startswith("λ_opt")]
+        assert line.x[0] == pytest.approx(2.7 / (0.4 * T))
+
+
+def test_optimum_figure_marks_a_best_lambda_of_zero(tmp_path):
+    _synthetic_chapter(tmp_path, zero_height=0.9)
+    sweep, probe, predicted = check.load_optimal_l2("cpu", tmp_path)
+    c = analysis.read_c(probe.arrays, probe.config)
+    fig = figures.optimum_against_budget(sweep.arrays, c, [1000, 10000])
+    (zero,) = [tr for tr in fig.data if tr.name == "sweep's best is λ = 0"]
+    assert list(zero.x) == [1000, 10000]
