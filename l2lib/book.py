@@ -386,59 +386,76 @@ def _pt(x: float) -> str:
     return f"{100 * x:+.1f}"
 
 
+#: Columns of one validation row (:func:`_validation_cells`).
+_VALIDATION_HEADER = [
+    "λ_opt = c/(ηT)",
+    "sweep's best λ",
+    "ratio",
+    "acc at λ_opt",
+    "best acc",
+    "λ_opt − best (pt)",
+    "acc at λ = 0",
+]
+
+
+def _validation_cells(v) -> list[str]:
+    return [
+        f"{v.predicted_l2:.3g}",
+        f"{v.best_l2:.3g}",
+        f"×{v.l2_ratio:.2f}",
+        f"{v.predicted_accuracy:.3f}",
+        f"{v.best_accuracy:.3f}",
+        _pt(-v.accuracy_gap),
+        f"{v.zero_accuracy:.3f}",
+    ]
+
+
 def optimal_l2_validation_table(summary):
     """Per budget T: λ_opt(T) = c/(ηT) against the sweep's best λ, their accuracies, and what
     each way of choosing λ costs in SGD steps."""
     rows = [
-        [
-            f"{v.budget}",
-            f"{v.predicted_l2:.3g}",
-            f"{v.best_l2:.3g}",
-            f"×{v.l2_ratio:.2f}",
-            f"{v.predicted_accuracy:.3f}",
-            f"{v.best_accuracy:.3f}",
-            _pt(-v.accuracy_gap),
-            f"{v.zero_accuracy:.3f}",
-            f"{v.prediction_steps:,}",
-            f"{v.sweep_steps:,}",
-        ]
+        [f"{v.budget}", *_validation_cells(v), f"{v.prediction_steps:,}", f"{v.sweep_steps:,}"]
         for v in summary.validation
     ]
     return table(
-        [
-            "budget T",
-            "λ_opt = c/(ηT)",
-            "sweep's best λ",
-            "ratio",
-            "acc at λ_opt",
-            "best acc",
-            "λ_opt − best (pt)",
-            "acc at λ = 0",
-            "cost: probe + run (steps)",
-            "cost: sweep (steps)",
-        ],
+        ["budget T", *_VALIDATION_HEADER, "cost: probe + run (steps)", "cost: sweep (steps)"],
         rows,
         caption=f"The prediction at each budget (c = {summary.c.c:.3g} from one probe run)",
     )
 
 
 def optimal_l2_members_table(summary, res: store.Results):
-    """Every member of the sweep: the steps it trained, curve (b) and curve (a) at each budget."""
+    """Every member of the sweep: the steps it trained, its t* over the whole run (λη·t* near
+    the (b) horizon: still improving when its budget ∝ 1/λ ends), curve (b) and curve (a) at
+    each budget."""
+    from l2lib import analysis
+
     a = res.arrays
     b = summary.scaled
+    t_star = analysis.peaks(a).t_star
     rows = []
     for i in np.argsort(-summary.l2, kind="stable"):
+        lam_eta = summary.l2[i] * a["member_learning_rate"][i]
         rows.append(
             [
                 f"{summary.l2[i]:g}",
                 f"{int(a['num_steps'][i]):,}",
+                f"{t_star[i]:,.0f}",
+                f"{lam_eta * t_star[i]:.3g}" if lam_eta > 0 else "-",
                 "whole run" if b.capped[i] else f"{b.budget[i]:,.0f}",
                 f"{b.accuracy[i]:.3f}",
             ]
             + [f"{summary.fixed[T][i]:.3f}" for T in summary.budgets]
         )
     return table(
-        ["λ", "steps trained", f"(b) budget {summary.horizon:g}/(λη)", "(b) best acc"]
+        [
+            "λ",
+            "steps trained",
+            "t* (whole run)",
+            "λη·t*",
+            f"(b) budget {summary.horizon:g}/(λη)",
+            "(b) best acc",
+        ]
         + [f"(a) best acc, T={T}" for T in summary.budgets],
         rows,
         caption="Every member of the sweep: best test accuracy within each budget",
@@ -491,38 +508,14 @@ def seed_claims_table(summaries: dict[int, object]):
 
 def seed_validation_table(summaries: dict[int, object]):
     """Per budget and seed: the sweep's best λ, the ratio to λ_opt(T) and the accuracy gap."""
-    rows = []
     budgets = [v.budget for v in summaries[0].validation]
-    for k, T in enumerate(budgets):
-        for seed, s in summaries.items():
-            v = s.validation[k]
-            rows.append(
-                [
-                    f"{T}",
-                    f"{seed}",
-                    f"{v.predicted_l2:.3g}",
-                    f"{v.best_l2:.3g}",
-                    f"×{v.l2_ratio:.2f}",
-                    f"{v.predicted_accuracy:.3f}",
-                    f"{v.best_accuracy:.3f}",
-                    _pt(-v.accuracy_gap),
-                    f"{v.zero_accuracy:.3f}",
-                ]
-            )
+    rows = [
+        [f"{T}", f"{seed}", *_validation_cells(s.validation[k])]
+        for k, T in enumerate(budgets)
+        for seed, s in summaries.items()
+    ]
     return table(
-        [
-            "budget T",
-            "seed",
-            "λ_opt",
-            "sweep's best λ",
-            "ratio",
-            "acc at λ_opt",
-            "best acc",
-            "λ_opt − best (pt)",
-            "acc at λ = 0",
-        ],
-        rows,
-        caption="The validation on every seed",
+        ["budget T", "seed", *_VALIDATION_HEADER], rows, caption="The validation on every seed"
     )
 
 

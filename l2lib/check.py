@@ -268,7 +268,7 @@ def optimal_l2_claims(s: OptimalL2Summary) -> Iterator[Claim]:
         all(x.accuracy_gap <= ACCURACY_POINTS for x in v),
         ", ".join(
             f"T={x.budget}: {_fmt_acc(x.predicted_accuracy)} vs {_fmt_acc(x.best_accuracy)} "
-            f"({100 * x.accuracy_gap:+.1f} pt)"
+            f"(gap {100 * x.accuracy_gap:.1f} pt)"
             for x in v
         ),
         f"gap ≤ {100 * ACCURACY_POINTS:g} point at every budget",

@@ -546,7 +546,7 @@ def budget_curves(
     each T of the slider (with λ_opt(T) = c/(ηT) as a dashed vertical line and the sweep's
     best λ as a star), and (b) within horizon/(λη) steps (black, always shown). λ = 0 cannot sit
     on a log axis: it is a horizontal line at its accuracy. The **T slider** shows one budget
-    (``all``: every budget)."""
+    with its markers (``all``: the curves (a) of every budget, without markers)."""
     l2 = np.asarray(results["member_l2"], float)
     pos = l2 > 0
     order = np.argsort(-l2[pos])
@@ -629,9 +629,16 @@ def budget_curves(
                 )
             )
         for tr in traces:
+            tr.visible = False  # the "all" view shows the curves only
             fig.add_trace(tr)
-        tags += [T] * (1 + len(traces))
-    vis = [[t is None or sel is None or t == sel for t in tags] for sel in [None, *budgets]]
+        tags += [T] + [-T] * len(traces)  # -T: a budget's markers, hidden in the "all" view
+
+    def shown(sel: int | None) -> list[bool]:
+        if sel is None:
+            return [t is None or t > 0 for t in tags]
+        return [t is None or abs(t) == sel for t in tags]
+
+    vis = [shown(sel) for sel in [None, *budgets]]
     steps = [
         dict(method="restyle", label="all" if sel is None else str(sel), args=[{"visible": v}])
         for sel, v in zip([None, *budgets], vis, strict=True)

@@ -272,7 +272,10 @@ def test_budget_figure_has_one_t_slider_that_shows_each_budget_and_its_predictio
     fig = figures.budget_curves(sweep.arrays, s.horizon, s.c, ts)
     (slider,) = fig.layout.sliders
     assert [st.label for st in slider.steps] == ["all"] + [str(t) for t in ts]
-    assert all(slider.steps[0].args[0]["visible"])
+    everything = [tr.name for tr, v in zip(fig.data, slider.steps[0].args[0]["visible"]) if v]
+    assert [n for n in everything if n.startswith("(a)")] == [f"(a) T = {T}" for T in ts]
+    assert not any(n.startswith("λ_opt") for n in everything)  # "all": the curves only
+    assert [tr.visible is not False for tr in fig.data] == slider.steps[0].args[0]["visible"]
     for step, T in zip(slider.steps[1:], ts, strict=True):
         shown = [tr for tr, v in zip(fig.data, step.args[0]["visible"], strict=True) if v]
         names = [tr.name for tr in shown]
@@ -289,3 +292,20 @@ def test_optimum_figure_marks_a_best_lambda_of_zero(tmp_path):
     fig = figures.optimum_against_budget(sweep.arrays, c, [1000, 10000])
     (zero,) = [tr for tr in fig.data if tr.name == "sweep's best is λ = 0"]
     assert list(zero.x) == [1000, 10000]
+
+
+def test_chapter2_experiments_exist_at_every_scale_and_the_paper_probe_is_two_epochs():
+    for scale in ("ci", "cpu", "paper"):
+        sweep = experiments.get("optimal_l2", scale)
+        probe = experiments.get("optimal_l2_probe", scale)
+        assert min(sweep.steps_per_member()) >= max(experiments.OPTIMAL_L2_BUDGETS[scale])
+        assert probe.grid.l2 == (experiments.OPTIMAL_L2_PROBE_L2[scale],)
+        assert probe.grid.learning_rate == sweep.grid.learning_rate
+    paper = experiments.get("optimal_l2_probe", "paper")
+    assert paper.steps_per_member() == [2 * 390] and paper.grid.l2 == (0.02,)  # λ_code = 0.01
+
+
+def test_predicted_runs_need_the_probe_and_say_how_to_make_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("L2LIB_STORE", str(tmp_path))
+    with pytest.raises(ValueError, match="python -m l2lib sweep optimal_l2_probe --scale ci"):
+        experiments.get("optimal_l2_predicted", "ci")
