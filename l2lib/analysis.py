@@ -141,6 +141,43 @@ def scaled_time(results: Arrays) -> np.ndarray:
     return np.cumsum(l2 * lr * dt[None, :], axis=1)
 
 
+# --- chapter 3: AutoL2 against constant λ ---------------------------------------------------
+
+
+def mean_over_seeds(results: Arrays, key: str = "test_accuracy") -> tuple[np.ndarray, np.ndarray]:
+    """Per distinct (λ, η) of a sweep, in grid order: the mean over its seeds of curve ``key``.
+
+    Returns:
+      ``(l2, curves)``: λ of each row (M',) and the seed-mean curves (M', E). A NaN in any seed
+      (a diverged member) makes the mean NaN there: a seed that diverged is not averaged away.
+    """
+    l2 = np.asarray(results["member_l2"], np.float64)
+    lr = np.asarray(results["member_learning_rate"], np.float64)
+    curves = np.asarray(results[key], np.float64)
+    keys = list(dict.fromkeys(zip(l2.tolist(), lr.tolist())))
+    out = np.stack([curves[(l2 == a) & (lr == b)].mean(axis=0) for a, b in keys])
+    return np.array([a for a, _ in keys]), out
+
+
+def first_step_reaching(curve: np.ndarray, steps: np.ndarray, target: float) -> float:
+    """The first evaluation step at which ``curve`` ≥ ``target`` (NaN if it never does)."""
+    hit = np.flatnonzero(np.asarray(curve, np.float64) >= target)
+    return float(np.asarray(steps)[hit[0]]) if hit.size else float("nan")
+
+
+def decay_steps(l2_curve: np.ndarray, eval_step: np.ndarray) -> list[int]:
+    """Steps from which a new λ is in force, read off the λ recorded at each evaluation.
+
+    The engine records, at evaluation step s_e, the λ of the updates since s_{e−1}; a change
+    between two evaluations therefore took effect at update s_{e−1} (0 for the first). With
+    ``eval_every`` equal to AutoL2's ``every`` that is exactly the measurement that decayed λ.
+    """
+    l2 = np.asarray(l2_curve, np.float64)
+    starts = np.concatenate([[0], np.asarray(eval_step)[:-1]])
+    changed = np.flatnonzero(l2[1:] != l2[:-1]) + 1
+    return [int(starts[e]) for e in changed if np.isfinite(l2[e])]
+
+
 # --- performance against λ, and λ_opt(T) ≈ c/(ηT) (paper §2.2–2.3, Fig. 1) -------------------
 
 #: :func:`measure_c` trains its probe until λ₀·η·t reaches this (chapter 1's horizon, at which

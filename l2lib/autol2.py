@@ -43,11 +43,14 @@ In words, with the constants of :class:`l2lib.config.AutoL2Config` (all the auth
 ``refractory_units='l2_eta_t'`` (ours, not the authors') instead waits until
 λ·η·(t − t_last_decay) ≥ ``refractory``, the scaling variable of the paper.
 
-λ convention: here the loss is L + ½·λ·‖θ‖² (gradient λθ, coupled, added before momentum). The
-authors' code adds ``L2 * Σθ²``, so λ = 2·λ_code, and its refractory period 0.1/λ_code steps is
-0.2/λ steps in our units. Their Fig. 1c (λ_code = 0.1 → ``L2dec`` 10, ``delay`` 0.1) is therefore
-``l2_init=0.2`` with ``AutoL2Config(refractory=0.2)`` here; the default ``refractory=0.1`` keeps
-the authors' *number* with our λ.
+λ convention: here the loss is L + ½·λ·‖θ‖² (gradient λθ, coupled, added before momentum), with
+the cross-entropy summed over the K classes. The authors' code adds ``L2 * Σθ²`` to a
+cross-entropy averaged over the classes too, so their run at (λ_code, η_code) is ours at
+λ = 2K·λ_code, η = η_code/K (:mod:`l2lib.authors`), and their refractory period 0.1/λ_code steps
+is 0.2K/λ = 2/λ steps here (K = 10). Their Fig. 1c (λ_code = 0.1, ``L2dec`` 10, ``delay`` 0.1,
+η_code = 0.2) is therefore ``l2_init=2.0``, η = 0.02 with ``AutoL2Config(refractory=2.0)`` here;
+the default ``refractory=0.1`` keeps the authors' *number* with our λ. The rule compares the
+loss only with itself, so a constant factor on the loss never changes a decision.
 
 Floating point: the authors computed ``delay/currL2`` in float64 after repeated divisions. We keep
 λ₀ and the power ``factor**num_decays`` (exact in float32 for factor 10 up to 10¹⁰) and compute
@@ -98,6 +101,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from l2lib.config import AutoL2Config
@@ -108,6 +112,7 @@ __all__ = [
     "AutoL2State",
     "AutoL2Transformation",
     "autol2_sgd",
+    "earliest_decays",
     "init",
     "observe",
     "update",
@@ -255,6 +260,45 @@ def update(
         best_loss=best_loss,
         best_accuracy=best_accuracy,
     )
+
+
+def earliest_decays(
+    l2: float,
+    num_steps: int,
+    cfg: AutoL2Config = DEFAULT_CONFIG,
+    learning_rate: float | None = None,
+) -> list[int]:
+    """The steps at which λ decays if *no* measurement ever improves: the fastest the rule goes.
+
+    Then only the refractory period and the first ``min_measurements`` measurements hold λ
+    back, so the schedule is fixed in advance: with the defaults and λ₀ = 0.1, decays at steps
+    20, 40, 150, 1160, 11170, … (each wait ten times the last). A run whose decays sit on this
+    schedule is decaying on noise, not on a plateau. Computed in float32 exactly as
+    :func:`update` does, so it equals :func:`update` driven by a constant loss and accuracy.
+
+    Args:
+      l2: λ₀.
+      num_steps: steps run (measurements at 0, ``every``, … below ``num_steps``).
+      cfg: the rule's constants.
+      learning_rate: η (needed only for ``refractory_units='l2_eta_t'``).
+    """
+    if cfg.refractory_units == "l2_eta_t" and learning_rate is None:
+        raise ValueError("learning_rate: required with refractory_units='l2_eta_t'")
+    f32 = np.float32
+    steps_per_scale = f32(cfg.refractory) / f32(l2) if l2 > 0 else f32(np.inf)
+    scale, last, out = f32(1.0), 0, []
+    for m, step in enumerate(range(0, num_steps, cfg.every)):
+        if m + 1 <= cfg.min_measurements:
+            continue
+        wait = f32(steps_per_scale * scale)
+        if cfg.refractory_units == "l2_steps":
+            over = f32(step) > f32(wait + f32(last))
+        else:
+            over = f32(step - last) >= f32(wait / f32(learning_rate))
+        if over:
+            out.append(step)
+            last, scale = step, f32(scale * f32(cfg.factor))
+    return out
 
 
 # -- Optax wrapper ---------------------------------------------------------------------------

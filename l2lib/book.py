@@ -15,7 +15,7 @@ import json
 import os
 import pathlib
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -209,6 +209,7 @@ CHAPTER_RUNS = {
         "optimal_l2_seeds",
         "optimal_l2_predicted_seeds",
     ),
+    "3. AutoL2": ("autol2_mlp", "autol2_mlp_const", "autol2_cnn", "autol2_cnn_const"),
 }
 
 
@@ -553,4 +554,78 @@ def c_from_runs_table(runs: dict[str, store.Results], learning_rate: float, budg
         + [f"λ_opt(T={T}) at η={learning_rate:g}" for T in (min(budgets), max(budgets))],
         rows,
         caption="c read from every fitted member of chapter 1's runs, as if each were the probe",
+    )
+
+
+class AutoL2Pair(NamedTuple):
+    """Chapter 3, one setup: the AutoL2 sweep, its constant-λ sweep, and their summary."""
+
+    auto: store.Results
+    const: store.Results
+    summary: Any  # l2lib.check.AutoL2Summary
+
+
+def load_autol2(setup: str, scale: str = "cpu", recompute: bool = False, root=None) -> AutoL2Pair:
+    """Both sweeps of a chapter-3 setup (``autol2_mlp``, ``autol2_cnn``) through
+    :func:`load_run`, and :func:`l2lib.check.autol2_summary` of the pair."""
+    from l2lib import check
+
+    auto_name, const_name = experiments.autol2_pair(setup)
+    auto = load_run(auto_name, scale, recompute, root)
+    const = load_run(const_name, scale, recompute, root)
+    return AutoL2Pair(auto, const, check.autol2_summary(auto, const))
+
+
+def autol2_table(summary):
+    """Chapter 3, one setup: per constant λ and for AutoL2, the best test accuracy within the
+    budget (mean of seeds) and the steps to first reach the target (the best constant's
+    maximum less the claim's tolerance) and to first reach the small constant's."""
+    from l2lib import check
+
+    s = summary
+    nonzero = np.flatnonzero(s.const_l2 > 0)
+    small = int(nonzero[np.argmin(s.const_l2[nonzero])]) if nonzero.size else s.best_index
+    t_best, t_small = s.target(s.best_index), s.target(small)
+    (cb, ab), (cs, as_) = s.steps_to(t_best), s.steps_to(t_small)
+
+    def fmt(v):
+        return f"{v:.0f}" if np.isfinite(v) else "never"
+
+    rows = [
+        [
+            f"constant {s.const_l2[k]:g}" + (" (best)" if k == s.best_index else ""),
+            f"{s.const_best[k]:.4f}",
+            fmt(cb[k]),
+            fmt(cs[k]),
+        ]
+        for k in range(len(s.const_l2))
+    ]
+    rows.append([f"AutoL2 from {s.l2_init:g}", f"{s.auto_best:.4f}", fmt(ab), fmt(as_)])
+    tol = check.AUTOL2_TOLERANCE
+    return table(
+        [
+            "λ",
+            "best test acc (mean of seeds)",
+            f"steps to {t_best:.4f} (best − {tol:g})",
+            f"steps to {t_small:.4f} (λ={s.const_l2[small]:g}: max − {tol:g})",
+        ],
+        rows,
+        caption="Accuracy within the budget, and the steps to reach the constants' accuracy",
+    )
+
+
+def autol2_decays_table(summary):
+    """Chapter 3: the steps at which each AutoL2 seed divided λ, beside the fastest the
+    refractory period allows."""
+    s = summary
+    rows = [
+        [f"seed {int(seed)}", ", ".join(map(str, d)) or "-"] for seed, d in zip(s.seeds, s.decays)
+    ]
+    rows.append(
+        ["fastest possible (no measurement ever improves)", ", ".join(map(str, s.earliest))]
+    )
+    return table(
+        ["run", "steps at which λ ÷ 10 took effect"],
+        rows,
+        caption=f"AutoL2 from λ₀ = {s.l2_init:g}: when λ was divided",
     )

@@ -17,6 +17,11 @@ And for the MLP: the peaks are not an artefact of where the runs stop. Its fitte
 trained again to twice the horizon (λη·t = 8 instead of 4), and — because that claim failed —
 to λη·t = 16. If t* were set by the end of the run it would double with each doubling; the
 claim is that the median ratio is closer to 1 than to 2 on a log scale (< √2).
+
+Chapter 3 (AutoL2, paper §2, Fig. 1c), for each setup (a pair of sweeps: AutoL2 and constant
+λ): AutoL2's seed-mean test accuracy reaches the reference constant's maximum less
+``AUTOL2_TOLERANCE`` in no more steps than the reference's own curve, for the best constant of
+the grid and for the smallest non-zero one (the paper's baseline).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from l2lib import analysis, experiments
+from l2lib import analysis, autol2, experiments
 from l2lib import store as store_lib
 
 SLOPE_TOLERANCE = 0.15
@@ -321,6 +326,112 @@ def _optimal_l2_claims(name: str, scale: str, root) -> Iterator[Claim]:
 
 
 CLAIMS += [("ch2", "optimal_l2", _optimal_l2_claims)]
+
+
+# --- chapter 3: AutoL2 against constant λ -----------------------------------------------------
+#
+# For each setup (a pair of sweeps: experiments.autol2_pair), on the test-accuracy curves
+# averaged over seeds: the reference is a constant λ of the grid — the best one (largest
+# maximum of its mean curve, first in grid order on ties) or the small one (the smallest
+# non-zero λ of the grid: 1e-4 at scale cpu, the paper's Fig. 1c constant) — and the target is the reference's maximum less AUTOL2_TOLERANCE. The claim: AutoL2's mean curve
+# reaches the target, at an evaluation step no later than the first one at which the
+# reference's own mean curve reaches it (the same target for both, the same evaluation grid).
+
+#: "Within 0.5 point" of accuracy.
+AUTOL2_TOLERANCE = 0.005
+
+
+@dataclass(frozen=True)
+class AutoL2Summary:
+    """What chapter 3 reports for one setup (all accuracies are means over seeds)."""
+
+    eval_step: np.ndarray  # (E,)
+    const_l2: np.ndarray  # (K,) the constant λ of the grid, in grid order
+    const_curves: np.ndarray  # (K, E)
+    const_best: np.ndarray  # (K,) maximum of each mean curve
+    auto_curve: np.ndarray  # (E,)
+    auto_best: float
+    best_index: int  # into const_l2: the best constant
+    decays: list[list[int]]  # per AutoL2 seed: the steps from which a new λ was in force
+    seeds: np.ndarray  # the AutoL2 members' seeds
+    l2_init: float  # λ₀ of the AutoL2 members
+    earliest: list[int]  # the decays if no measurement ever improved (autol2.earliest_decays)
+
+    @property
+    def best_l2(self) -> float:
+        return float(self.const_l2[self.best_index])
+
+    def target(self, k: int) -> float:
+        return float(self.const_best[k]) - AUTOL2_TOLERANCE
+
+    def steps_to(self, target: float) -> tuple[np.ndarray, float]:
+        """(steps of each constant, steps of AutoL2) to first reach ``target`` (NaN: never)."""
+        s = self.eval_step
+        const = np.array([analysis.first_step_reaching(c, s, target) for c in self.const_curves])
+        return const, analysis.first_step_reaching(self.auto_curve, s, target)
+
+
+def autol2_summary(auto: store_lib.Results, const: store_lib.Results) -> AutoL2Summary:
+    """Chapter 3's numbers from an AutoL2 sweep and the constant-λ sweep it is compared with."""
+    a, c = auto.arrays, const.arrays
+    if not np.array_equal(a["eval_step"], c["eval_step"]):
+        raise ValueError("autol2_summary: the two sweeps are not evaluated at the same steps")
+    const_l2, const_curves = analysis.mean_over_seeds(c)
+    _, auto_curves = analysis.mean_over_seeds(a)
+    if len(auto_curves) != 1:
+        raise ValueError("autol2_summary: the AutoL2 sweep must have one (λ₀, η)")
+    const_best = np.array([np.max(x) if np.isfinite(x).all() else np.nan for x in const_curves])
+    auto_curve = auto_curves[0]
+    l2_init = float(a["member_l2"][0])
+    lr = float(a["member_learning_rate"][0])
+    num_steps = int(np.max(a["num_steps"]))
+    return AutoL2Summary(
+        eval_step=np.asarray(a["eval_step"]),
+        const_l2=const_l2,
+        const_curves=const_curves,
+        const_best=const_best,
+        auto_curve=auto_curve,
+        auto_best=float(np.max(auto_curve)) if np.isfinite(auto_curve).all() else float("nan"),
+        best_index=int(np.nanargmax(const_best)),
+        decays=[analysis.decay_steps(x, a["eval_step"]) for x in a["l2"]],
+        seeds=np.asarray(a["member_seed"]),
+        l2_init=l2_init,
+        earliest=autol2.earliest_decays(l2_init, num_steps, auto.config.autol2, lr),
+    )
+
+
+def _autol2_claims(name: str, scale: str, root) -> Iterator[Claim]:
+    st = store_lib.Store(root)
+    auto_name, const_name = experiments.autol2_pair(name)
+    s = autol2_summary(
+        st.load(experiments.get(auto_name, scale)), st.load(experiments.get(const_name, scale))
+    )
+    setup = auto_name.removeprefix("autol2_").upper()
+    refs = [("best constant", s.best_index)]
+    nonzero = np.flatnonzero(s.const_l2 > 0)
+    if nonzero.size:
+        refs.append(("small constant", int(nonzero[np.argmin(s.const_l2[nonzero])])))
+    for label, k in refs:
+        target = s.target(k)
+        const_steps, auto_steps = s.steps_to(target)
+        ref_steps = const_steps[k]
+        passed = bool(np.isfinite(auto_steps) and auto_steps <= ref_steps)
+        auto_txt = f"step {auto_steps:.0f}" if np.isfinite(auto_steps) else "never"
+        yield Claim(
+            "ch3",
+            f"{setup}: AutoL2 vs {label} λ={s.const_l2[k]:g}",
+            passed,
+            f"target {target:.4f} (λ={s.const_l2[k]:g} max {s.const_best[k]:.4f} − "
+            f"{AUTOL2_TOLERANCE:g}): AutoL2 {auto_txt} (max {s.auto_best:.4f}), "
+            f"λ={s.const_l2[k]:g} step {ref_steps:.0f}",
+            "AutoL2 reaches the target, in ≤ the constant's steps",
+        )
+
+
+CLAIMS += [
+    ("ch3", "autol2_mlp", _autol2_claims),
+    ("ch3", "autol2_cnn", _autol2_claims),
+]
 
 
 # --- chapter 4: infinite width against finite networks ---------------------------------------

@@ -170,12 +170,18 @@ class AutoL2Config:
     min_measurements: int = 2
 
     def __post_init__(self) -> None:
-        if self.every <= 0:
-            _fail("autol2", "every", self.every, "must be positive")
+        if not isinstance(self.every, int) or self.every <= 0:
+            _fail("autol2", "every", self.every, "must be a positive integer")
         if self.factor <= 1.0:
             _fail("autol2", "factor", self.factor, "must be > 1")
         if self.refractory_units not in ("l2_steps", "l2_eta_t"):
             _fail("autol2", "refractory_units", self.refractory_units, "use l2_steps or l2_eta_t")
+        if not (math.isfinite(self.refractory) and self.refractory >= 0):
+            _fail("autol2", "refractory", self.refractory, "must be finite and ≥ 0")
+        if not isinstance(self.patience, int) or self.patience < 1:
+            _fail("autol2", "patience", self.patience, "must be a positive integer")
+        if not isinstance(self.min_measurements, int) or self.min_measurements < 0:
+            _fail("autol2", "min_measurements", self.min_measurements, "must be an integer ≥ 0")
 
 
 @dataclass(frozen=True)

@@ -519,6 +519,316 @@ def hessian_eigs(
     return fig
 
 
+# --- chapter 3: AutoL2 against constant λ ---------------------------------------------------
+
+
+def add_value_slider(
+    fig: go.Figure,
+    trace_values: Sequence[float | None],
+    values: Sequence[float],
+    prefix: str = "λ = ",
+    y: float = -0.18,
+) -> go.Figure:
+    """One kernel-free slider that shows the traces of one value (``None``: always shown)."""
+    assert len(trace_values) == len(fig.data)
+
+    def vis(sel):
+        return [t is None or sel is None or t == sel for t in trace_values]
+
+    steps = [dict(method="restyle", label="all", args=[{"visible": vis(None)}])]
+    steps += [dict(method="restyle", label=_fmt(v), args=[{"visible": vis(v)}]) for v in values]
+    fig.update_layout(
+        sliders=[
+            dict(active=0, steps=steps, currentvalue=dict(prefix=prefix), y=y, pad=dict(t=10))
+        ],
+        margin=dict(b=150),
+    )
+    return fig
+
+
+def _staircase(decays: Sequence[int], l2_init: float, factor: float, end: int):
+    """x, y of λ in force from step 0 to ``end`` with a ÷factor at each step of ``decays``."""
+    xs, ys, l2 = [0], [l2_init], l2_init
+    for d in decays:
+        l2 /= factor
+        xs.append(d)
+        ys.append(l2)
+    xs.append(end)
+    ys.append(l2)
+    return np.array(xs, float), np.array(ys, float)
+
+
+def _crossing_sizes(steps: np.ndarray, at: float, size: int = 11) -> np.ndarray:
+    sizes = np.zeros(len(steps))
+    if np.isfinite(at):
+        sizes[int(np.flatnonzero(steps == at)[0])] = size
+    return sizes
+
+
+def autol2_comparison(
+    auto: Arrays, summary, factor: float = 10.0, title: str = "AutoL2 against constant λ"
+) -> go.Figure:
+    """Test accuracy (mean over seeds) against steps, AutoL2 and every constant λ (top), and the
+    λ in force (bottom): AutoL2's staircase per seed, the fastest schedule the rule allows, and
+    the constants. ◆ marks where each curve first reaches the target (the best constant's
+    maximum less the tolerance). The slider picks one constant λ; AutoL2 stays shown.
+
+    Args:
+      auto: the AutoL2 sweep's arrays (for λ(t) per seed).
+      summary: :class:`l2lib.check.AutoL2Summary` of the pair.
+      factor: AutoL2's decay factor (for the fastest-schedule staircase).
+    """
+    from plotly.subplots import make_subplots
+
+    s = summary
+    steps = np.asarray(s.eval_step)
+    end = int(steps[-1])
+    best = s.best_index
+    target = s.target(best)
+    const_steps, auto_steps = s.steps_to(target)
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.66, 0.34], vertical_spacing=0.06
+    )
+    values: list[float | None] = []
+    for k, l2 in enumerate(s.const_l2):
+        tag = " (best)" if k == best else ""
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=s.const_curves[k],
+                mode="lines+markers",
+                marker=dict(size=_crossing_sizes(steps, const_steps[k]), symbol="diamond"),
+                line=dict(color=color_for(k + 1), width=1.5),
+                name=f"constant λ={_fmt(l2)}{tag}",
+                hovertemplate=f"λ={_fmt(l2)}<br>step %{{x}}<br>acc %{{y:.3f}}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+        values.append(float(l2))
+    fig.add_trace(
+        go.Scatter(
+            x=steps,
+            y=s.auto_curve,
+            mode="lines+markers",
+            marker=dict(size=_crossing_sizes(steps, auto_steps), symbol="diamond"),
+            line=dict(color="black", width=2.5),
+            name=f"AutoL2 from λ₀={_fmt(s.l2_init)}",
+            hovertemplate="AutoL2<br>step %{x}<br>acc %{y:.3f}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    values.append(None)
+    fig.add_trace(
+        go.Scatter(
+            x=[steps[0], end],
+            y=[target, target],
+            mode="lines",
+            line=dict(color="gray", dash="dot", width=1),
+            name=f"target: best constant's max − {s.const_best[best] - target:.3g}",
+        ),
+        row=1,
+        col=1,
+    )
+    values.append(None)
+    for j, d in enumerate(s.decays):
+        x, y = _staircase(d, s.l2_init, factor, end)
+        fig.add_trace(
+            go.Scatter(
+                x=np.maximum(x, steps[0]),
+                y=y,
+                mode="lines",
+                line=dict(color="black", width=1.5, shape="hv"),
+                opacity=0.8,
+                name="AutoL2 λ(t), one line per seed",
+                legendgroup="lambda",
+                showlegend=j == 0,
+            ),
+            row=2,
+            col=1,
+        )
+        values.append(None)
+    x, y = _staircase(s.earliest, s.l2_init, factor, end)
+    fig.add_trace(
+        go.Scatter(
+            x=np.maximum(x, steps[0]),
+            y=y,
+            mode="lines",
+            line=dict(color="gray", dash="dot", width=1.5, shape="hv"),
+            name="fastest the rule allows (refractory only)",
+        ),
+        row=2,
+        col=1,
+    )
+    values.append(None)
+    for k, l2 in enumerate(s.const_l2):
+        if l2 <= 0:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[steps[0], end],
+                y=[l2, l2],
+                mode="lines",
+                line=dict(color=color_for(k + 1), dash="dash", width=1),
+                name=f"constant λ={_fmt(l2)}",
+                showlegend=False,
+            ),
+            row=2,
+            col=1,
+        )
+        values.append(float(l2))
+    fig.update_xaxes(type="log", row=1, col=1)
+    fig.update_xaxes(type="log", title="step t", row=2, col=1)
+    fig.update_yaxes(title="test accuracy (mean of seeds)", row=1, col=1)
+    fig.update_yaxes(title="λ in force", type="log", exponentformat="power", row=2, col=1)
+    fig.update_layout(title=title, height=650)
+    return add_value_slider(fig, values, [float(v) for v in s.const_l2], y=-0.12)
+
+
+def autol2_budget(
+    const: Arrays, summary, title: str = "What each constant λ reaches, and how fast"
+) -> go.Figure:
+    """Left: the best test accuracy within the budget per constant λ (mean of seeds: bar; each
+    seed: dot), AutoL2's as a line. Right: the steps each needs to first reach the target (the
+    best constant's maximum less the tolerance); no bar where a λ never reaches it."""
+    from plotly.subplots import make_subplots
+
+    s = summary
+    target = s.target(s.best_index)
+    const_steps, auto_steps = s.steps_to(target)
+    labels = [_fmt(v) for v in s.const_l2]
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("best test accuracy in the budget", f"steps to reach {target:.3f}"),
+        horizontal_spacing=0.12,
+    )
+    colors = [color_for(k + 1) for k in range(len(labels))]
+    fig.add_trace(
+        go.Bar(x=labels, y=s.const_best, marker_color=colors, name="constant λ (mean of seeds)"),
+        row=1,
+        col=1,
+    )
+    l2 = np.asarray(const["member_l2"], float)
+    per_seed = np.nanmax(np.asarray(const["test_accuracy"], float), axis=1)
+    fig.add_trace(
+        go.Scatter(
+            x=[_fmt(v) for v in l2],
+            y=per_seed,
+            mode="markers",
+            marker=dict(color="black", size=6, symbol="circle-open"),
+            name="one seed",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=[s.auto_best] * len(labels),
+            mode="lines",
+            line=dict(color="black", width=2.5),
+            name=f"AutoL2 (mean of seeds): {s.auto_best:.3f}",
+        ),
+        row=1,
+        col=1,
+    )
+    reached = np.isfinite(const_steps)
+    fig.add_trace(
+        go.Bar(
+            x=labels,
+            y=np.where(reached, const_steps, 0.0),
+            marker_color=colors,
+            text=["" if r else "never" for r in reached],
+            textposition="outside",
+            name="steps to the target",
+            showlegend=False,
+        ),
+        row=1,
+        col=2,
+    )
+    auto_label = f"{auto_steps:.0f}" if np.isfinite(auto_steps) else "never"
+    fig.add_trace(
+        go.Scatter(
+            x=labels,
+            y=[auto_steps if np.isfinite(auto_steps) else np.nan] * len(labels),
+            mode="lines",
+            line=dict(color="black", width=2.5, dash="dash"),
+            name=f"AutoL2 steps to the target: {auto_label}",
+        ),
+        row=1,
+        col=2,
+    )
+    both = np.concatenate([per_seed, [s.auto_best]])
+    lo, hi = float(np.nanmin(both)), float(np.nanmax(both))
+    fig.update_yaxes(
+        range=[max(lo - 0.05, 0.0), min(hi + 0.03, 1.0)], title="test accuracy", row=1, col=1
+    )
+    fig.update_yaxes(title="steps", row=1, col=2)
+    fig.update_xaxes(title="constant λ", type="category", row=1, col=1)
+    fig.update_xaxes(title="constant λ", type="category", row=1, col=2)
+    fig.update_layout(
+        title=title, height=500, legend=dict(orientation="h", y=-0.25), margin=dict(b=120)
+    )
+    return fig
+
+
+def autol2_signal(
+    auto: Arrays, summary, title: str = "What the rule reads: one training batch at a time"
+) -> go.Figure:
+    """Per AutoL2 seed, the bare training loss and accuracy on the batch of each evaluation's
+    last step (the same kind of one-batch measurement the rule makes every ``every`` steps),
+    with ● where λ was divided. The slider picks one seed."""
+    from plotly.subplots import make_subplots
+
+    s = summary
+    steps = np.asarray(auto["eval_step"])
+    seeds = [int(v) for v in np.asarray(auto["member_seed"])]
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    values: list[float | None] = []
+    for i, seed in enumerate(seeds):
+        for row, key in ((1, "train_loss"), (2, "train_accuracy")):
+            y = np.asarray(auto[key][i], float)
+            fig.add_trace(
+                go.Scatter(
+                    x=steps,
+                    y=y,
+                    mode="lines",
+                    line=dict(color=color_for(i), width=1),
+                    name=f"seed {seed}",
+                    legendgroup=f"seed{seed}",
+                    showlegend=row == 1,
+                ),
+                row=row,
+                col=1,
+            )
+            values.append(float(seed))
+            # A decay at step d took effect from update d: its evaluation is d + eval interval.
+            at = [int(np.searchsorted(steps, d, side="right")) for d in s.decays[i]]
+            at = [j for j in at if j < len(steps)]
+            fig.add_trace(
+                go.Scatter(
+                    x=steps[at],
+                    y=y[at],
+                    mode="markers",
+                    marker=dict(color=color_for(i), size=9, line=dict(color="black", width=1)),
+                    name=f"λ ÷ 10, seed {seed}",
+                    legendgroup=f"seed{seed}",
+                    showlegend=False,
+                ),
+                row=row,
+                col=1,
+            )
+            values.append(float(seed))
+    fig.update_xaxes(type="log", row=1, col=1)
+    fig.update_xaxes(type="log", title="step t", row=2, col=1)
+    fig.update_yaxes(title="training-batch loss (no L2)", type="log", row=1, col=1)
+    fig.update_yaxes(title="training-batch accuracy", row=2, col=1)
+    fig.update_layout(title=title, height=600)
+    return add_value_slider(fig, values, [float(v) for v in seeds], prefix="seed = ", y=-0.12)
+
+
 # --- chapter 2: performance against λ, and λ_opt(T) ≈ c/(ηT) ----------------------------------
 
 

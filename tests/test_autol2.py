@@ -18,6 +18,7 @@ import optax
 import pytest
 
 from l2lib import autol2
+from l2lib import config as C
 from l2lib.config import AutoL2Config
 
 CFG = AutoL2Config()  # the authors' constants: every 10, factor 10, 0.1/λ steps, 2, > 2
@@ -376,3 +377,144 @@ def test_init_is_vmappable_and_validates_dtypes():
     s = autol2.init(0.1)
     assert not s.l2.weak_type
     assert float(s.best_loss) == np.inf and float(s.best_accuracy) == -np.inf
+
+
+# (j) the fastest schedule ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("l2", "cfg", "learning_rate", "num_steps"),
+    [
+        (0.1, CFG, ETA, 1300),
+        (0.001, CFG, ETA, 1300),
+        (0.05, AutoL2Config(every=5, factor=3.0, refractory=0.3), ETA, 1000),
+        (0.5, AutoL2Config(factor=2.0, refractory=2.5, refractory_units="l2_eta_t"), 0.25, 400),
+    ],
+)
+def test_earliest_decays_is_the_rule_on_a_script_that_never_improves(
+    l2, cfg, learning_rate, num_steps
+):
+    n = -(-num_steps // cfg.every)
+    state = autol2.init(l2, cfg)
+    decays = []
+    for step in range(0, num_steps, cfg.every):
+        new = update_jit(state, step, 1.0, 0.5, learning_rate, cfg=cfg)
+        if int(new.num_decays) > int(state.num_decays):
+            decays.append(step)
+        state = new
+    assert n > 0 and decays
+    assert autol2.earliest_decays(l2, num_steps, cfg, learning_rate) == decays
+
+
+def test_earliest_decays_defaults():
+    assert autol2.earliest_decays(0.1, 20_000) == [20, 40, 150, 1160, 11170]
+    assert autol2.earliest_decays(0.0, 1000) == []
+    with pytest.raises(ValueError, match="learning_rate"):
+        autol2.earliest_decays(0.1, 100, AutoL2Config(refractory_units="l2_eta_t"))
+
+
+# (k) inside the grid engine ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_ds():
+    from l2lib import data
+
+    return data.load(C.DataConfig(name="mnist1d", num_train=512, num_test=256))
+
+
+def _engine_cfg() -> C.Experiment:
+    # eval_every = every: the recorded λ is that of every measurement interval.
+    return C.ci(
+        model=C.ModelConfig(kind="mlp", width=16, depth=2),
+        optimizer=C.OptimizerConfig(batch_size=32),
+        grid=C.GridConfig(l2=(0.1, 0.02, 0.003), learning_rate=(0.1,), seeds=(0,)),
+        duration=C.DurationConfig(num_steps=300),
+        eval_every=10,
+        group_size=3,
+        autol2=AutoL2Config(),
+    )
+
+
+@pytest.fixture(scope="module")
+def engine_runs(small_ds):
+    from l2lib import train
+
+    cfg = _engine_cfg()
+    grid = train.train_grid(cfg, small_ds)
+    alone = [train.run_group(cfg, [i], small_ds) for i in range(cfg.grid.size)]
+    return cfg, grid, alone
+
+
+def test_engine_members_follow_their_own_lambda_as_when_run_alone(engine_runs):
+    from l2lib import analysis, train
+
+    cfg, grid, alone = engine_runs
+    assert train.plan_groups(cfg) == [[0, 1, 2]]  # the three members vmapped together
+    for i, one in enumerate(alone):
+        np.testing.assert_array_equal(grid["l2"][i], one["l2"][0])
+    decays = [analysis.decay_steps(x, grid["eval_step"]) for x in grid["l2"]]
+    # Every member decays, not all at the same steps (so the comparison is not vacuous), and
+    # never faster than the refractory period allows.
+    assert all(decays) and len({tuple(d) for d in decays}) == 3, decays
+    for l2, d in zip(cfg.grid.l2, decays, strict=True):
+        fastest = autol2.earliest_decays(l2, 300)
+        assert all(a >= b for a, b in zip(d, fastest)), (d, fastest)
+        assert grid["l2"][cfg.grid.l2.index(l2), -1] == pytest.approx(l2 / 10 ** len(d), rel=1e-6)
+
+
+def test_engine_lambda_equals_a_user_loop_with_the_optax_wrapper(engine_runs, small_ds):
+    """The engine's member 0 against the docstring's kind of loop (autol2_sgd), same data order."""
+    from flax import nnx
+
+    from l2lib import models, train
+
+    cfg, grid, _ = engine_runs
+    l2, lr, seed = cfg.members()[0]
+    init_key, data_key = jax.random.split(jax.random.PRNGKey(seed))
+    x, y = small_ds.x_train, small_ds.y_train
+    model = models.build(cfg.model, x.shape[1:], small_ds.num_classes, nnx.Rngs(params=init_key))
+    graphdef, params = nnx.split(model)
+    tx = autol2.autol2_sgd(lr, cfg.autol2, l2_init=l2)
+    opt_state = tx.init(params)
+
+    @jax.jit
+    def step_fn(params, opt_state, step, xb, yb):
+        def loss_fn(p):
+            logits = nnx.merge(graphdef, p)(xb)
+            return train.data_loss("cross_entropy", logits, yb, small_ds.num_classes), logits
+
+        (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+        acc = jnp.mean((jnp.argmax(logits, -1) == yb).astype(jnp.float32))
+        opt_state = tx.observe(opt_state, step, loss, acc)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state
+
+    n, b = x.shape[0], cfg.optimizer.batch_size
+    l2_at_eval = []
+    for t in range(300):
+        epoch, pos = divmod(t, n // b)
+        idx = jax.random.permutation(jax.random.fold_in(data_key, epoch), n)[
+            pos * b : (pos + 1) * b
+        ]
+        params, opt_state = step_fn(params, opt_state, t, x[idx], y[idx])
+        if (t + 1) % cfg.eval_every == 0:
+            l2_at_eval.append(float(opt_state.inner.hyperparams["l2"]))
+    np.testing.assert_array_equal(np.array(l2_at_eval, np.float32), grid["l2"][0])
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"every": 0}, "every"),
+        ({"every": 2.5}, "every"),
+        ({"factor": 1.0}, "factor"),
+        ({"refractory": -0.1}, "refractory"),
+        ({"refractory_units": "epochs"}, "refractory_units"),
+        ({"patience": 0}, "patience"),
+        ({"min_measurements": -1}, "min_measurements"),
+    ],
+)
+def test_config_rejects_bad_constants_naming_the_field(kw, field):
+    with pytest.raises(ValueError, match=rf"^autol2\.{field}="):
+        AutoL2Config(**kw)

@@ -15,11 +15,12 @@ from test_book_build import built_book, expected_colab_url, page_of  # noqa: F40
 CHAPTERS = [
     "book/ch1_timescale",
     "book/ch2_budget",
+    "book/ch3_autol2",
     "book/ch4_infinite_width",
 ]
 
 #: Sliders on a chapter's first figure, where not the λ and η pair.
-SLIDERS_OF_FIRST_FIGURE = {"book/ch2_budget": 1}
+SLIDERS_OF_FIRST_FIGURE = {"book/ch2_budget": 1, "book/ch3_autol2": 1}
 
 VISIBLE_TRACES = (
     """gd => gd.data.filter(t => t.visible !== false && t.visible !== 'legendonly').length"""
