@@ -629,3 +629,48 @@ def autol2_decays_table(summary):
         rows,
         caption=f"AutoL2 from λ₀ = {s.l2_init:g}: when λ was divided",
     )
+
+
+CHAPTER_TITLES = {
+    "ch1": "1. The time scale",
+    "ch2": "2. Performance against λ",
+    "ch3": "3. AutoL2",
+    "ch4": "4. Infinite width",
+    "ch5": "5. Beyond constant learning rates",
+}
+
+
+def claims_table(scale: str = "cpu", root=None):
+    """Every claim of the book (``python -m l2lib check``) as one table, read from the store."""
+    from l2lib import check
+
+    claims = check.run(scale, root)
+    rows = [
+        [
+            CHAPTER_TITLES.get(c.chapter, c.chapter),
+            "PASS" if c.passed else "FAIL",
+            c.name,
+            c.measured,
+            c.goal,
+        ]
+        for c in claims
+    ]
+    passed = sum(c.passed for c in claims)
+    return table(
+        ["chapter", "result", "claim", "measured", "goal"],
+        rows,
+        caption=f"{passed} of {len(claims)} claims pass at scale {scale} (python -m l2lib check)",
+    )
+
+
+def claims_summary(scale: str = "cpu", root=None):
+    """Per chapter: how many of its claims pass."""
+    from l2lib import check
+
+    counts: dict[str, list[int]] = {}
+    for c in check.run(scale, root):
+        n = counts.setdefault(c.chapter, [0, 0])
+        n[0] += c.passed
+        n[1] += 1
+    rows = [[CHAPTER_TITLES.get(ch, ch), f"{p} of {n}"] for ch, (p, n) in counts.items()]
+    return table(["chapter", "claims that pass"], rows)
