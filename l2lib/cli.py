@@ -3,6 +3,7 @@
 Commands::
 
     sweep NAME [--scale ci|cpu|paper] [--force] [--store PATH]   train (or find) a sweep
+          [--data-dir DIR] [--members-per-device N]              (TFDS data; memory knob)
     sweep --config-json FILE [--force] [--store PATH]            the same, for a config file
     artifact NAME [--scale S] [--force] [--store PATH]           compute (or find) a non-grid
                                                                  result (l2lib.widthexp.ARTIFACTS)
@@ -32,6 +33,7 @@ Raise :class:`UsageError` for bad input (exit 2).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -128,6 +130,18 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
         help="sweep the Experiment in FILE (JSON of Experiment.to_dict()) instead of NAME",
     )
     p.add_argument("--force", action="store_true", help="discard the cached entry and retrain")
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="TFDS data directory (mnist, cifar10...); not part of the run's key",
+    )
+    p.add_argument(
+        "--members-per-device",
+        metavar="N",
+        type=int,
+        help="members each device trains at once (default: the config's group_size); "
+        "lower it when a large model does not fit; results do not depend on it",
+    )
     _store_argument(p)
 
 
@@ -159,17 +173,38 @@ def _config_from_args(args: argparse.Namespace) -> config_lib.Experiment:
         raise UsageError(str(e)) from None
 
 
+@contextlib.contextmanager
+def _members_per_device(n: int | None):
+    """Set ``$L2LIB_MEMBERS_PER_DEVICE`` (read by :func:`l2lib.train.plan_groups`) for a block."""
+    name = "L2LIB_MEMBERS_PER_DEVICE"
+    before = os.environ.get(name)
+    if n is not None:
+        os.environ[name] = str(n)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
 @command("sweep", "train a sweep (or find it in the store)", _sweep_arguments)
 def _sweep(args: argparse.Namespace) -> int:
     cfg = _config_from_args(args)
+    if args.data_dir:
+        cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, data_dir=args.data_dir))
+    if args.members_per_device is not None and args.members_per_device <= 0:
+        raise UsageError(f"--members-per-device {args.members_per_device}: must be positive")
     store = _writable_store(args.store)
     cached = store.exists(cfg) and not args.force
     from l2lib import data as data_lib
 
     try:
-        res = store_lib.load_or_run(
-            cfg, store, progress=progress_lib.auto(sys.stderr), force=args.force
-        )
+        with _members_per_device(args.members_per_device):
+            res = store_lib.load_or_run(
+                cfg, store, progress=progress_lib.auto(sys.stderr), force=args.force
+            )
     except (store_lib.StoreError, data_lib.DataUnavailableError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

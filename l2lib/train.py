@@ -15,6 +15,21 @@ gradient λθ enters before momentum). With heavy-ball momentum μ the update is
 A member is *done* at its own end step (fixed budget, or λ·η·t ≥ horizon) and *diverged* at
 the first step whose loss or parameters are not finite; either way it is frozen, and since
 members never interact, the other members' curves do not change.
+
+With ``DataConfig.augment`` each training batch is flipped, padded-and-cropped and mixed up on
+the device (:mod:`l2lib.augment`), with a key drawn from the member's data key and step.
+
+Devices. Members are independent, so the member axis is the one that is sharded: with more
+than one visible device, a group's members are spread over a 1-D ``jax.sharding.Mesh`` of all
+devices (axis ``"members"``) and the chunk runs as ``jax.shard_map`` of the same vmapped
+program, each device training its own members on its own replica of the data, with no
+communication. A group holds ``members_per_device × devices`` members (``members_per_device``
+defaults to ``Experiment.group_size``: the memory knob) and is padded with frozen copies of its
+last member to a multiple of the device count. On one device nothing of this happens and the
+program is the unsharded one. Multi-host (a TPU slice, several GPU hosts): call
+``jax.distributed.initialize()`` first in every process; ``jax.devices()`` then lists every
+host's devices, inputs are built with ``jax.make_array_from_callback`` and results gathered
+with ``multihost_utils.process_allgather``, so the same script runs unchanged.
 """
 
 from __future__ import annotations
@@ -29,7 +44,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from jax.sharding import PartitionSpec as P
 
+from l2lib import augment as augment_lib
 from l2lib import autol2 as autol2_lib
 from l2lib import config, models
 from l2lib import data as data_lib
@@ -43,6 +60,14 @@ TRAIN_STEPS = 0
 TRACE_COUNT = 0
 
 CURVE_KEYS = config.CURVE_KEYS
+
+#: The mesh axis that the grid's members are sharded over.
+MEMBER_AXIS = "members"
+#: Environment override of the members each device trains at once (the memory knob).
+MEMBERS_PER_DEVICE_ENV = "L2LIB_MEMBERS_PER_DEVICE"
+#: ``fold_in`` tag of the augmentation keys: data orders use fold_in(data_key, epoch) with
+#: epoch < 2**31, so this stream never meets them.
+AUGMENT_STREAM = 2**31 - 1
 
 
 class MemberState(NamedTuple):
@@ -59,15 +84,33 @@ class MemberState(NamedTuple):
     autol2: Any
 
 
-def plan_groups(cfg: Experiment) -> list[list[int]]:
-    """Members grouped for compilation: longest first, ``cfg.group_size`` at a time.
+def resolve_members_per_device(cfg: Experiment, override: int | None = None) -> int:
+    """Members each device trains at once: ``override``, else ``$L2LIB_MEMBERS_PER_DEVICE``,
+    else ``cfg.group_size``. Not part of the config's hash: members are independent, so it
+    changes memory and speed, not what a member computes."""
+    if override is None and os.environ.get(MEMBERS_PER_DEVICE_ENV):
+        override = int(os.environ[MEMBERS_PER_DEVICE_ENV])
+    n = cfg.group_size if override is None else override
+    if n <= 0:
+        raise ValueError(f"members_per_device={n}: must be a positive integer")
+    return n
+
+
+def plan_groups(
+    cfg: Experiment, members_per_device: int | None = None, num_devices: int | None = None
+) -> list[list[int]]:
+    """Members grouped for compilation: longest first, ``members_per_device × devices`` at a
+    time (:func:`resolve_members_per_device`; ``num_devices`` defaults to
+    ``jax.device_count()``).
 
     Members of one group run in lockstep until the longest is done, so sorting by length keeps
     the steps spent on already-finished members small.
     """
+    devices = jax.device_count() if num_devices is None else num_devices
+    size = resolve_members_per_device(cfg, members_per_device) * devices
     steps = cfg.steps_per_member()
     order = sorted(range(len(steps)), key=lambda i: (-steps[i], i))
-    return [order[i : i + cfg.group_size] for i in range(0, len(order), cfg.group_size)]
+    return [order[i : i + size] for i in range(0, len(order), size)]
 
 
 def lr_at(cfg: Experiment, base_lr: jax.Array, step: jax.Array, end_step: jax.Array) -> jax.Array:
@@ -91,6 +134,14 @@ def data_loss(kind: str, logits: jax.Array, labels: jax.Array, num_classes: int)
     return 0.5 * jnp.mean(jnp.sum((logits - onehot) ** 2, axis=1))
 
 
+def soft_data_loss(kind: str, logits: jax.Array, targets: jax.Array) -> jax.Array:
+    """:func:`data_loss` against soft targets y (N, K) (mixup): mean over the batch of
+    −Σ_k y_k·log softmax(f)_k, or of ½‖f − y‖² (``mse``)."""
+    if kind == "cross_entropy":
+        return -jnp.mean(jnp.sum(targets * jax.nn.log_softmax(logits), axis=1))
+    return 0.5 * jnp.mean(jnp.sum((logits - targets) ** 2, axis=1))
+
+
 def sq_norm(params: Any) -> jax.Array:
     """‖θ‖² over every parameter."""
     return sum(jnp.sum(jnp.square(p)) for p in jax.tree.leaves(params))
@@ -104,6 +155,8 @@ class _Program(NamedTuple):
     graphdef: Any
     init: Callable
     chunk: Callable
+    member_init: Callable  # vmapped, not jitted: shard_map wraps these for several devices
+    member_chunk: Callable
 
 
 @functools.lru_cache(maxsize=16)
@@ -140,6 +193,10 @@ def _program(cfg: Experiment, input_shape: tuple[int, ...], num_classes: int) ->
         logits = apply(params, xb)
         return data_loss(opt.loss, logits, yb, num_classes), logits
 
+    def soft_loss(params, xb, targets):
+        logits = apply(params, xb)
+        return soft_data_loss(opt.loss, logits, targets), logits
+
     def epoch_perms(m: MemberState, n: int):
         """The data orders of every epoch a chunk can touch (epoch e: a permutation keyed by
         (data_key, e)), made once per chunk rather than once per step."""
@@ -157,7 +214,15 @@ def _program(cfg: Experiment, input_shape: tuple[int, ...], num_classes: int) ->
         idx = jax.lax.dynamic_slice(perm, (pos * opt.batch_size,), (opt.batch_size,))
         xb, yb = x_train[idx], y_train[idx]
         lr_t = lr_at(cfg, m.learning_rate, m.step, m.end_step)
-        (bare, logits), g_bare = jax.value_and_grad(bare_loss, has_aux=True)(m.params, xb, yb)
+        if cfg.data.augment:
+            key = jax.random.fold_in(jax.random.fold_in(m.data_key, AUGMENT_STREAM), m.step)
+            xb, targets = augment_lib.augment(key, xb, yb, num_classes)
+            (bare, logits), g_bare = jax.value_and_grad(soft_loss, has_aux=True)(
+                m.params, xb, targets
+            )
+            yb = jnp.argmax(targets, -1)  # the authors' accuracy on a mixed batch
+        else:
+            (bare, logits), g_bare = jax.value_and_grad(bare_loss, has_aux=True)(m.params, xb, yb)
         acc = jnp.mean((jnp.argmax(logits, -1) == yb).astype(jnp.float32))
         active = (m.step < m.end_step) & (m.diverged_step < 0)
         l2, a2 = m.l2, m.autol2
@@ -223,11 +288,46 @@ def _program(cfg: Experiment, input_shape: tuple[int, ...], num_classes: int) ->
         }
         return m, metrics
 
-    chunk = jax.jit(
-        jax.vmap(member_chunk, in_axes=(0, None, None, None, None, None)), donate_argnums=(0,)
+    vchunk = jax.vmap(member_chunk, in_axes=(0, None, None, None, None, None))
+    vinit = jax.vmap(init_member)
+    chunk = jax.jit(vchunk, donate_argnums=(0,))
+    init = jax.jit(vinit)
+    return _Program(graphdef, init, chunk, vinit, vchunk)
+
+
+@functools.lru_cache(maxsize=16)
+def _sharded(program: _Program, mesh: jax.sharding.Mesh) -> tuple[Callable, Callable]:
+    """(init, chunk) of ``program`` with the member axis split over ``mesh``: each device runs
+    the vmapped program on its own members; the data arguments are replicated."""
+    members, replicated = P(MEMBER_AXIS), P()
+    init = jax.jit(
+        jax.shard_map(program.member_init, mesh=mesh, in_specs=members, out_specs=members)
     )
-    init = jax.jit(jax.vmap(init_member))
-    return _Program(graphdef, init, chunk)
+    chunk = jax.jit(
+        jax.shard_map(
+            program.member_chunk,
+            mesh=mesh,
+            in_specs=(members,) + (replicated,) * 5,
+            out_specs=members,
+        ),
+        donate_argnums=(0,),
+    )
+    return init, chunk
+
+
+def _put(x: Any, sharding: jax.sharding.Sharding) -> jax.Array:
+    """A global array laid out by ``sharding`` from a host value every process holds."""
+    x = np.asarray(x)
+    return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+
+
+def _to_host(tree: Any) -> Any:
+    """NumPy copies of (possibly sharded, possibly multi-host) arrays."""
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        return multihost_utils.process_allgather(tree, tiled=True)
+    return jax.device_get(tree)
 
 
 def _pad_test(x: np.ndarray, y: np.ndarray, batch: int):
@@ -249,9 +349,18 @@ class GridTrainer:
 
     ``run_group`` is the usual entry point; use this class directly to watch or change a
     running sweep (e.g. set λ between chunks: it is state, so nothing recompiles).
+
+    ``devices`` (default: every device JAX sees) are the devices the members are spread over;
+    with one device the program is the plain unsharded one.
     """
 
-    def __init__(self, cfg: Experiment, members: Sequence[int], dataset=None):
+    def __init__(
+        self,
+        cfg: Experiment,
+        members: Sequence[int],
+        dataset=None,
+        devices: Sequence[jax.Device] | None = None,
+    ):
         if len(members) == 0:
             raise ValueError("members: empty; pass at least one member index")
         all_members = cfg.members()
@@ -268,21 +377,49 @@ class GridTrainer:
                 f"optimizer.batch_size={cfg.optimizer.batch_size}: larger than the "
                 f"{ds.x_train.shape[0]} training examples; lower it"
             )
+        if cfg.data.augment and ds.x_train.ndim != 4:
+            raise ValueError(
+                f"data.augment=True: {ds.name} examples have shape {ds.x_train.shape[1:]}, "
+                "augmentation needs images (H, W, C)"
+            )
         self.dataset_name = ds.name
         self._program = _program(cfg, tuple(ds.x_train.shape[1:]), int(ds.num_classes))
-        self._train = (jnp.asarray(ds.x_train), jnp.asarray(ds.y_train))
-        self._test = tuple(
-            jnp.asarray(a) for a in _pad_test(ds.x_test, ds.y_test, cfg.eval_batch_size)
-        )
         triples = [all_members[i] for i in self.members]
         steps = cfg.steps_per_member()
         self.end_steps = np.array([steps[i] for i in self.members], np.int64)
-        self.state: MemberState = self._program.init(
-            jnp.array([s for _, _, s in triples], jnp.uint32),
-            jnp.array([l2 for l2, _, _ in triples], jnp.float32),
-            jnp.array([lr for _, lr, _ in triples], jnp.float32),
-            jnp.asarray(self.end_steps, jnp.int32),
-        )
+        devices = list(jax.devices() if devices is None else devices)
+        self.num_devices = len(devices)
+        test = _pad_test(ds.x_test, ds.y_test, cfg.eval_batch_size)
+        if self.num_devices == 1:
+            self._chunk = self._program.chunk
+            self._member_sharding = None
+            self._train = (jnp.asarray(ds.x_train), jnp.asarray(ds.y_train))
+            self._test = tuple(jnp.asarray(a) for a in test)
+            self.state: MemberState = self._program.init(
+                jnp.array([s for _, _, s in triples], jnp.uint32),
+                jnp.array([l2 for l2, _, _ in triples], jnp.float32),
+                jnp.array([lr for _, lr, _ in triples], jnp.float32),
+                jnp.asarray(self.end_steps, jnp.int32),
+            )
+        else:
+            # Pad to a multiple of the devices with copies of the last member that never
+            # train (end step 0); their rows are dropped from every result.
+            pad = -len(triples) % self.num_devices
+            triples = triples + triples[-1:] * pad
+            end_steps = np.concatenate([self.end_steps, np.zeros(pad, np.int64)])
+            mesh = jax.sharding.Mesh(np.array(devices), (MEMBER_AXIS,))
+            init, self._chunk = _sharded(self._program, mesh)
+            self._member_sharding = jax.sharding.NamedSharding(mesh, P(MEMBER_AXIS))
+            replicated = jax.sharding.NamedSharding(mesh, P())
+            self._train = (_put(ds.x_train, replicated), _put(ds.y_train, replicated))
+            self._test = tuple(_put(a, replicated) for a in test)
+            put = functools.partial(_put, sharding=self._member_sharding)
+            self.state = init(
+                put(np.array([s for _, _, s in triples], np.uint32)),
+                put(np.array([l2 for l2, _, _ in triples], np.float32)),
+                put(np.array([lr for _, lr, _ in triples], np.float32)),
+                put(end_steps.astype(np.int32)),
+            )
         self.num_chunks = int(self.end_steps.max()) // cfg.eval_every
         self.chunks_done = 0
         self._curves = {
@@ -295,7 +432,12 @@ class GridTrainer:
 
     def set_l2(self, l2: Any) -> None:
         """Set every member's λ (array of shape (members,) or a scalar) from the next step on."""
-        new = jnp.broadcast_to(jnp.asarray(l2, jnp.float32), self.state.l2.shape)
+        if self._member_sharding is None:
+            new = jnp.broadcast_to(jnp.asarray(l2, jnp.float32), self.state.l2.shape)
+        else:
+            real = np.broadcast_to(np.asarray(l2, np.float32), (len(self.members),))
+            padded = np.resize(real, self.state.l2.shape)  # padding rows never train
+            new = _put(padded, self._member_sharding)
         self.state = self.state._replace(l2=new)
 
     def run_chunk(self) -> dict[str, np.ndarray]:
@@ -308,12 +450,13 @@ class GridTrainer:
             )
         if self.done:
             raise RuntimeError("run_chunk: this group has already trained to its end")
-        self.state, metrics = self._program.chunk(self.state, *self._train, *self._test)
+        self.state, metrics = self._chunk(self.state, *self._train, *self._test)
         TRAIN_STEPS += len(self.members) * self.cfg.eval_every
-        metrics = jax.device_get(metrics)
+        n = len(self.members)
+        metrics = {k: v[:n] for k, v in _to_host(metrics).items()}
         e = self.chunks_done
         eval_step = (e + 1) * self.cfg.eval_every
-        diverged = np.asarray(self.state.diverged_step)
+        diverged = _to_host(self.state.diverged_step)[:n]
         valid = (self.end_steps >= eval_step) & ((diverged < 0) | (diverged >= eval_step))
         for k in CURVE_KEYS:
             self._curves[k][:, e] = np.where(valid, metrics[k], np.nan)
@@ -328,8 +471,9 @@ class GridTrainer:
         out["eval_step"] = self.cfg.eval_every * np.arange(
             1, self.cfg.num_evals + 1, dtype=np.int64
         )
-        out["num_steps"] = np.asarray(self.state.step).astype(np.int64)
-        out["diverged_step"] = np.asarray(self.state.diverged_step).astype(np.int64)
+        n = len(self.members)
+        out["num_steps"] = np.asarray(_to_host(self.state.step))[:n].astype(np.int64)
+        out["diverged_step"] = np.asarray(_to_host(self.state.diverged_step))[:n].astype(np.int64)
         out["member_l2"] = np.array([t[0] for t in triples], np.float64)
         out["member_learning_rate"] = np.array([t[1] for t in triples], np.float64)
         out["member_seed"] = np.array([t[2] for t in triples], np.int64)
@@ -342,6 +486,7 @@ def run_group(
     members: Sequence[int],
     dataset=None,
     progress: Callable[[int], None] | None = None,
+    devices: Sequence[jax.Device] | None = None,
 ) -> dict[str, np.ndarray]:
     """Train the given members together to their ends; return their curves.
 
@@ -350,8 +495,9 @@ def run_group(
       members: indices into ``cfg.members()``.
       dataset: a loaded :class:`l2lib.data.Dataset` (loaded from ``cfg.data`` if ``None``).
       progress: called with the number of member-steps done after each chunk.
+      devices: the devices to spread the members over (default: all of JAX's devices).
     """
-    trainer = GridTrainer(cfg, members, dataset)
+    trainer = GridTrainer(cfg, members, dataset, devices)
     while not trainer.done:
         trainer.run_chunk()
         if progress is not None:
@@ -369,8 +515,18 @@ def concat_results(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarr
 
 
 def train_grid(
-    cfg: Experiment, dataset=None, progress: Callable[[int], None] | None = None
+    cfg: Experiment,
+    dataset=None,
+    progress: Callable[[int], None] | None = None,
+    members_per_device: int | None = None,
+    devices: Sequence[jax.Device] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Train every member of ``cfg`` (group by group) and return the curves in member order."""
+    """Train every member of ``cfg`` (group by group) and return the curves in member order.
+
+    ``members_per_device`` (default :func:`resolve_members_per_device`) bounds the members one
+    device holds at once; ``devices`` (default: all) are the devices a group is spread over.
+    """
     ds = dataset if dataset is not None else data_lib.load(cfg.data)
-    return concat_results([run_group(cfg, g, ds, progress) for g in plan_groups(cfg)])
+    devices = list(jax.devices() if devices is None else devices)
+    groups = plan_groups(cfg, members_per_device, num_devices=len(devices))
+    return concat_results([run_group(cfg, g, ds, progress, devices) for g in groups])

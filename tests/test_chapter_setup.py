@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import types
 
+import jax
 import pytest
 
 from l2lib import book, experiments, store
@@ -22,11 +29,59 @@ def test_every_chapter_starts_with_the_setup_cell_for_the_configured_repository(
         )
 
 
-def test_setup_cell_keeps_colab_jax_and_installs_from_the_repository():
+def _run_setup_cell(monkeypatch, tmp_path, *, colab, returncodes=(0, 0), nvidia_smi=None):
+    """Execute the setup cell here with pip, Colab and nvidia-smi faked; return pip's calls."""
+    calls = []
+
+    def fake_run(cmd, *args, **kwargs):
+        calls.append(list(cmd))
+        return subprocess.CompletedProcess(cmd, returncodes[len(calls) - 1])
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    monkeypatch.setattr(shutil, "which", lambda name: nvidia_smi if name == "nvidia-smi" else None)
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    if colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     src = book.setup_cell_source("https://github.com/someone/fork")
-    assert '--no-deps "l2lib @ git+https://github.com/someone/fork"' in src
-    assert "jax==" not in src and "jaxlib" not in src  # never replaces Colab's CUDA jax
-    assert 'if "google.colab" in sys.modules:' in src
+    exec(compile(src, "setup-cell", "exec"), {})
+    return calls
+
+
+def test_setup_cell_installs_beside_colab_jax_without_replacing_it(monkeypatch, tmp_path):
+    monkeypatch.delenv("L2LIB_REQUIRE_GPU", raising=False)
+    calls = _run_setup_cell(monkeypatch, tmp_path, colab=True)
+    assert len(calls) == 2
+    constraints = tmp_path / "l2book-keep-jax.txt"
+    pinned = constraints.read_text().split()
+    # Every installed jax package is pinned to its installed version...
+    assert f"jax=={jax.__version__}" in pinned
+    assert f"jaxlib=={importlib.metadata.version('jaxlib')}" in pinned
+    for call in calls:
+        assert call[1:6] == ["-m", "pip", "install", "-q", "-c"] and call[6] == str(constraints)
+        # ...and jax itself is never asked for.
+        assert not any(a.split("[")[0].split("=")[0] in book.JAX_DISTRIBUTIONS for a in call[7:])
+    assert calls[0][7:] == ["--no-deps", "l2lib @ git+https://github.com/someone/fork"]
+    assert calls[1][7:] == list(book.COLAB_DEPS)
+
+
+def test_setup_cell_fails_loudly_when_pip_cannot_keep_colab_jax(monkeypatch, tmp_path):
+    with pytest.raises(RuntimeError, match=r"could not install .*jax\[cuda12\]==0.10.2"):
+        _run_setup_cell(monkeypatch, tmp_path, colab=True, returncodes=(0, 1))
+
+
+def test_setup_cell_fails_loudly_on_cpu_when_a_gpu_was_asked_for(monkeypatch, tmp_path):
+    monkeypatch.delenv("L2LIB_REQUIRE_GPU", raising=False)
+    assert jax.default_backend() == "cpu"
+    # A Colab GPU runtime whose jax fell back to the CPU.
+    with pytest.raises(RuntimeError, match="JAX runs on the CPU"):
+        _run_setup_cell(monkeypatch, tmp_path, colab=True, nvidia_smi="/usr/bin/nvidia-smi")
+    # Not on Colab: nothing is installed, and the CPU is fine unless a GPU is required.
+    assert _run_setup_cell(monkeypatch, tmp_path, colab=False) == []
+    monkeypatch.setenv("L2LIB_REQUIRE_GPU", "1")
+    with pytest.raises(RuntimeError, match="JAX runs on the CPU"):
+        _run_setup_cell(monkeypatch, tmp_path, colab=False)
 
 
 def test_repository_url_is_read_from_config(tmp_path):
