@@ -513,3 +513,92 @@ def members_where(results: Arrays, mask) -> dict[str, np.ndarray]:
     """The arrays of the members selected by ``mask`` (e.g. one seed of a sweep)."""
     mask = np.asarray(mask, bool)
     return {k: (v if k == "eval_step" else np.asarray(v)[mask]) for k, v in results.items()}
+
+
+# --- chapter 5: learning-rate schedules and the clock of L2 -----------------------------------
+
+
+def lr_schedule(optimizer, base_lr: float, end_step: int, num_steps: int) -> np.ndarray:
+    """η of updates 0 … num_steps − 1 under ``optimizer.schedule`` (numpy twin of
+    :func:`l2lib.train.lr_at`; fractions refer to the member's duration ``end_step``)."""
+    s = np.arange(num_steps, dtype=np.float64)
+    # float32 like the engine, so a boundary falls on the same update (0.9 ≠ float32(0.9)).
+    frac = s.astype(np.float32) / np.float32(max(end_step, 1))
+    if optimizer.schedule == "constant":
+        return np.full(num_steps, float(base_lr))
+    if optimizer.schedule == "step":
+        n = sum((frac >= np.float32(b)).astype(np.float64) for b in optimizer.step_boundaries)
+        return base_lr * float(optimizer.step_factor) ** n
+    frac = frac.astype(np.float64)
+    return base_lr * 0.5 * (1.0 + np.cos(np.pi * np.clip(frac, 0.0, 1.0)))
+
+
+def integrated_clock(results: Arrays, config) -> np.ndarray:
+    """λ·∫η dt at every evaluation (M, E): Σ over the updates before it of λ_s·η_s.
+
+    η_s is the schedule's, update by update (exact, from the config); λ_s is the λ recorded
+    for the evaluation interval holding update s (exact for constant λ and for AutoL2 with
+    ``eval_every`` equal to its ``every``). For a constant schedule and λ this is λ·η·t.
+    """
+    l2 = np.asarray(results["l2"], np.float64)
+    steps = np.asarray(results["eval_step"], np.int64)
+    base = np.asarray(results["member_learning_rate"], np.float64)
+    ends = config.steps_per_member()
+    out = np.full(l2.shape, np.nan)
+    starts = np.concatenate([[0], steps[:-1]])
+    for i in range(l2.shape[0]):
+        eta = lr_schedule(config.optimizer, base[i], ends[i], int(steps[-1]))
+        cum = np.concatenate([[0.0], np.cumsum(eta)])
+        per_interval = cum[steps] - cum[starts]
+        out[i] = np.cumsum(np.nan_to_num(l2[i]) * per_interval)
+    return out
+
+
+def naive_clock(results: Arrays) -> np.ndarray:
+    """λ·η₀·t at every evaluation (M, E), with η₀ the member's base learning rate."""
+    l2 = np.asarray(results["member_l2"], np.float64)[:, None]
+    lr = np.asarray(results["member_learning_rate"], np.float64)[:, None]
+    return l2 * lr * np.asarray(results["eval_step"], np.float64)[None, :]
+
+
+def clock_at_peak(clock: np.ndarray, results: Arrays, t_star: np.ndarray) -> np.ndarray:
+    """The value of ``clock`` (M, E) at each member's t* (NaN where t* is NaN)."""
+    steps = np.asarray(results["eval_step"], np.float64)
+    out = np.full(len(t_star), np.nan)
+    for i, t in enumerate(t_star):
+        if np.isfinite(t):
+            out[i] = clock[i, int(np.flatnonzero(steps == t)[0])]
+    return out
+
+
+class ClockCollapse(NamedTuple):
+    """Spread (std of log10) of each clock's value at t*, over the same members."""
+
+    spread_steps: float  # std log10 t*
+    spread_naive: float  # std log10 λη₀t*
+    spread_integrated: float  # std log10 λ∫η dt at t*
+    ratio: float  # spread_integrated / spread_naive (< 1: the integrated clock collapses better)
+    naive: np.ndarray  # (M,) λη₀t*
+    integrated: np.ndarray  # (M,) λ∫η dt at t*
+    used: np.ndarray  # (M,) bool
+
+
+def clock_collapse(results: Arrays, config, mask: np.ndarray | None = None) -> ClockCollapse:
+    """Which clock makes the peaks coincide: λη₀t (naive) or λ∫η dt (integrated).
+
+    Members used: λ > 0, a finite t* that is not censored (not at the last evaluation), not
+    diverged, and ``mask``.
+    """
+    pk = peaks(results)
+    l2 = np.asarray(results["member_l2"], np.float64)
+    used = (l2 > 0) & np.isfinite(pk.t_star) & ~pk.censored & ~pk.diverged
+    if mask is not None:
+        used &= np.asarray(mask, bool)
+    if used.sum() < 2:
+        raise ValueError(f"clock_collapse: {int(used.sum())} usable members; need at least 2")
+    naive = clock_at_peak(naive_clock(results), results, pk.t_star)
+    integ = clock_at_peak(integrated_clock(results, config), results, pk.t_star)
+    s_t = float(np.std(np.log10(pk.t_star[used])))
+    s_n = float(np.std(np.log10(naive[used])))
+    s_i = float(np.std(np.log10(integ[used])))
+    return ClockCollapse(s_t, s_n, s_i, s_i / s_n if s_n > 0 else float("nan"), naive, integ, used)

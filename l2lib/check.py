@@ -517,3 +517,145 @@ def report(scale: str = "cpu", chapter: str | None = None, root=None) -> None:
     claims = [c for c in run(scale, root) if chapter is None or c.chapter == chapter]
     for c in claims:
         print(c.line())
+
+
+# --- chapter 5: schedules, momentum, batch norm -----------------------------------------------
+#
+# Goals fixed before the runs. Schedules (fixed budget, decays at the same steps for every
+# member): the integrated clock λ∫η dt is "the right clock" if the peaks' spread in it is
+# smaller than in the naive λη₀t; and the relation survives the schedule if that spread is at
+# most chapter 1's COLLAPSE_RATIO × the spread of log t*. Momentum: t* ≈ c/(λη/(1 − μ)) with
+# the c of μ = 0 (chapter 1's MLP) within C_AGREEMENT, and chapter 1's slope goal in η/(1 − μ).
+# Batch norm: chapter 1's slope and per-η c goals; the equilibrium norm of each hidden layer
+# within BN_EQUILIBRIUM_TOLERANCE of (η⟨‖g̃‖²⟩/(λ(2 − ηλ)))^¼.
+
+BN_EQUILIBRIUM_TOLERANCE = 0.10
+
+
+def _as_chapter(claims: Iterator[Claim], chapter: str) -> Iterator[Claim]:
+    import dataclasses
+
+    for c in claims:
+        yield dataclasses.replace(c, chapter=chapter)
+
+
+def schedule_summary(res: store_lib.Results) -> analysis.ClockCollapse:
+    """The clock collapse of one chapter-5 schedule sweep (every member with a usable peak)."""
+    return analysis.clock_collapse(res.arrays, res.config)
+
+
+def _schedule_claims(name: str, scale: str, root) -> Iterator[Claim]:
+    res = experiments.schedule_results(name.removeprefix("schedule_"), scale, root)
+    s = schedule_summary(res)
+    pk = analysis.peaks(res.arrays)
+    cfg = res.config
+    n_all = len(pk.t_star)
+    used = s.used
+    total = cfg.duration.num_steps
+    if cfg.optimizer.schedule == "step":
+        first = min(cfg.optimizer.step_boundaries) * total
+        late = int(np.sum(pk.t_star[used] > first))
+        where = f"{late} of {int(used.sum())} peak after the first decay (step {first:.0f})"
+    else:
+        where = "clocks differ from the first step"
+    spreads = (
+        f"std log10 t* {s.spread_steps:.3f}; λη₀t* {s.spread_naive:.3f}; "
+        f"λ∫η·t* {s.spread_integrated:.3f}"
+    )
+    info = f"n={int(used.sum())} of {n_all} ({n_all - int(used.sum())} censored); {where}"
+    if cfg.optimizer.schedule != "constant":
+        yield Claim(
+            "ch5",
+            f"{name}: integrated vs naive clock",
+            bool(s.spread_integrated < s.spread_naive),
+            f"{spreads} (ratio integrated/naive {s.ratio:.2f}); {info}",
+            "integrated spread < naive spread",
+        )
+    ratio = s.spread_integrated / s.spread_steps if s.spread_steps > 0 else float("nan")
+    yield Claim(
+        "ch5",
+        f"{name}: collapse in λ∫η dt",
+        bool(ratio <= COLLAPSE_RATIO),
+        f"std log10 t* {s.spread_steps:.3f} -> std log10 λ∫η·t* {s.spread_integrated:.3f} "
+        f"(ratio {ratio:.2f}); {info}",
+        f"ratio ≤ {COLLAPSE_RATIO:.2f}",
+    )
+
+
+def momentum_c(res: store_lib.Results) -> tuple[TimescaleSummary, float, float]:
+    """(summary, μ, c in effective units λ·η/(1 − μ)·t*) of a timescale sweep with momentum."""
+    s = timescale_summary(res)
+    mu = res.config.optimizer.momentum
+    return s, mu, s.fit.c / (1.0 - mu)
+
+
+def _momentum_claims(name: str, scale: str, root) -> Iterator[Claim]:
+    st = store_lib.Store(root)
+    res = st.load(experiments.get(name, scale))
+    ref = timescale_summary(st.load(experiments.get("timescale_mlp", scale)))
+    s, mu, c_eff = momentum_c(res)
+    slope = s.fit.slope  # invariant under the constant factor 1/(1 − μ)
+    yield Claim(
+        "ch5",
+        f"{name}: slope in λη/(1−μ)",
+        abs(slope + 1) <= SLOPE_TOLERANCE,
+        f"{slope:+.3f} (95% CI {s.fit.slope_ci[0]:+.3f}, {s.fit.slope_ci[1]:+.3f}; n={s.fit.n})",
+        f"-1 ± {SLOPE_TOLERANCE}",
+    )
+    r = c_eff / ref.fit.c
+    yield Claim(
+        "ch5",
+        f"{name}: c(μ={mu:g}) vs c(μ=0)",
+        max(r, 1 / r) <= C_AGREEMENT,
+        f"c = λη/(1−μ)·t* = {c_eff:.3g} (95% CI {s.fit.c_ci[0] / (1 - mu):.3g}, "
+        f"{s.fit.c_ci[1] / (1 - mu):.3g}) vs μ=0: {ref.fit.c:.3g}; ratio {r:.2f}",
+        f"within ×{C_AGREEMENT:g}",
+    )
+
+
+def _bn_timescale_claims(name: str, scale: str, root) -> Iterator[Claim]:
+    st = store_lib.Store(root)
+    ref = timescale_summary(st.load(experiments.get("timescale_mlp", scale)))
+    for c in _as_chapter(_timescale_claims(name, scale, root), "ch5"):
+        if "c = λη·t*" in c.name:
+            s = timescale_summary(st.load(experiments.get(name, scale)))
+            c = Claim(
+                c.chapter,
+                c.name,
+                c.passed,
+                c.measured + f"; without BN c = {ref.fit.c:.3g} (ratio {s.fit.c / ref.fit.c:.2f})",
+                c.goal,
+            )
+        yield c
+
+
+def _bn_equilibrium_claims(name: str, scale: str, root) -> Iterator[Claim]:
+    from l2lib import bnexp, widthexp
+
+    cfg, art = widthexp.load(name, scale, root=root, compute=False)
+    e = bnexp.equilibrium(art.arrays, cfg)
+    bn = e.ratio[1]
+    worst = float(np.max(np.abs(bn - 1)))
+    per = ", ".join(
+        f"λ={lam:g},η={eta:g}: " + "/".join(f"{v:.3f}" for v in bn[i])
+        for i, (lam, eta) in enumerate(cfg.pairs)
+    )
+    yield Claim(
+        "ch5",
+        "BN: equilibrium ‖W‖ vs (η‖g̃‖²/2λ)^¼",
+        worst <= BN_EQUILIBRIUM_TOLERANCE,
+        f"measured/predicted per layer {per}; worst |ratio−1| {worst:.3f}; |cos(g,W)| "
+        f"{float(e.abs_cos[1].max()):.1e} (BN) vs {float(e.abs_cos[0].mean()):.2f} (no BN); "
+        f"same formula without BN: ratios {float(e.ratio[0].min()):.2f}–{float(e.ratio[0].max()):.2f}",
+        f"within {BN_EQUILIBRIUM_TOLERANCE:.0%}, every layer and (λ, η)",
+    )
+
+
+CLAIMS += [
+    ("ch5", "schedule_step", _schedule_claims),
+    ("ch5", "schedule_cosine", _schedule_claims),
+    ("ch5", "schedule_constant", _schedule_claims),
+    ("ch5", "timescale_mlp_momentum", _momentum_claims),
+    ("ch5", "timescale_mlp_bn", _bn_timescale_claims),
+    ("ch5", "bn_equilibrium", _bn_equilibrium_claims),
+]

@@ -537,3 +537,133 @@ def _autol2_mlp_paper() -> Experiment:
 @register("autol2_mlp_const", "paper")
 def _autol2_mlp_const_paper() -> Experiment:
     return _autol2_fc_mnist(False)
+
+
+# --- chapter 5: beyond constant learning rates --------------------------------------------------
+#
+# (1) Schedules. Every member trains the same fixed budget SCHEDULE_STEPS (the authors' setup:
+# a fixed number of epochs, step ×0.2 at 30/60/90 %), so a schedule's decays fall at the same
+# absolute steps for every λ and η. Were the budget each member's own λη-horizon, the naive clock
+# λ·η₀·t and the integrated clock λ·∫η dt would be proportional member by member and could not
+# be told apart. The budget is long enough that the member of smallest λη reaches λ·∫η dt = 3.2
+# (chapter 1's c at horizon 4) before it ends under both schedules (step: ∫η = 0.373·η₀·T;
+# cosine: 0.5·η₀·T). The largest λη (0.024) is twice chapter 1's largest: an extrapolation.
+# The constant schedule at the same budget is the control (both clocks are one there).
+#
+# (2) Momentum: chapter 1's fitted grid at η/(1 − μ) equal to chapter 1's η, μ = 0.9, trained to
+# the same horizon in effective units (λ·η/(1 − μ)·t = 4); compared with ``timescale_mlp``.
+#
+# (3) Batch norm: chapter 1's MLP with batch norm after each hidden layer (hidden weights become
+# scale-invariant), chapter 1's fitted grid and horizon; compared with ``timescale_mlp``.
+
+SCHEDULE_L2 = (6e-2, 2e-2, 6e-3)
+SCHEDULE_LR = (0.1, 0.2, 0.4)
+SCHEDULE_STEPS = 15_000
+SCHEDULE_KINDS = ("step", "cosine", "constant")
+MOMENTUM = 0.9
+
+
+def _schedule(kind: str) -> Experiment:
+    return C.cpu(
+        data=C.DataConfig(name="mnist1d"),
+        model=C.ModelConfig(kind="mlp", width=256, depth=2),
+        optimizer=C.OptimizerConfig(batch_size=128, momentum=0.0, schedule=kind),
+        grid=C.GridConfig(l2=SCHEDULE_L2, learning_rate=SCHEDULE_LR, seeds=(0,)),
+        duration=C.DurationConfig(num_steps=SCHEDULE_STEPS, max_steps=SCHEDULE_STEPS),
+        eval_every=25,
+        group_size=3,
+    )
+
+
+def _schedule_ci(kind: str) -> Experiment:
+    return C.ci(
+        optimizer=C.OptimizerConfig(batch_size=32, schedule=kind),
+        grid=C.GridConfig(l2=(0.1, 0.03), learning_rate=(0.1, 0.2)),
+        duration=C.DurationConfig(num_steps=100),
+        group_size=4,
+    )
+
+
+#: A fourth λ, added (from the design arithmetic, before any result of the first sweeps was
+#: read) when it became clear that with c ≈ 3 only λη < c/(0.3·T) ≈ 7e-4 peaks after the step
+#: schedule's first decay, the only members that can tell the clocks apart: chapter 1's
+#: λ = 3e-3 puts λη = 3e-4 and a second 6e-4 there. Its own sweep (``schedule_KIND_low``),
+#: merged with the first by :func:`schedule_results`.
+SCHEDULE_LOW_L2 = (3e-3,)
+
+
+def _schedule_low(kind: str) -> Experiment:
+    cfg = _schedule(kind)
+    return dataclasses.replace(cfg, grid=dataclasses.replace(cfg.grid, l2=SCHEDULE_LOW_L2))
+
+
+for _kind in SCHEDULE_KINDS:
+    register(f"schedule_{_kind}", "cpu")(lambda k=_kind: _schedule(k))
+    register(f"schedule_{_kind}", "ci")(lambda k=_kind: _schedule_ci(k))
+    register(f"schedule_{_kind}_low", "cpu")(lambda k=_kind: _schedule_low(k))
+
+
+def schedule_results(kind: str, scale: str = "cpu", root=None, recompute: bool = False):
+    """The ``schedule_KIND`` sweep, with ``schedule_KIND_low`` (where registered) appended
+    along the member axis: one :class:`~l2lib.store.Results` whose config's grid holds every λ.
+
+    Reads the store (``recompute``: train what is missing, as ``book.load_run`` does).
+    """
+    import numpy as np
+
+    from l2lib import book
+
+    main = book.load_run(f"schedule_{kind}", scale, recompute, root)
+    if scale not in scales(f"schedule_{kind}_low"):
+        return main
+    low = book.load_run(f"schedule_{kind}_low", scale, recompute, root)
+    arrays = dict(main.arrays)
+    for k, v in low.arrays.items():
+        if np.ndim(v) >= 1 and np.shape(v)[0] == len(low.config.members()) and k != "eval_step":
+            arrays[k] = np.concatenate([main.arrays[k], v])
+    cfg = dataclasses.replace(
+        main.config,
+        grid=dataclasses.replace(main.config.grid, l2=main.config.grid.l2 + low.config.grid.l2),
+    )
+    return dataclasses.replace(main, arrays=arrays, config=cfg)
+
+
+@register("timescale_mlp_momentum", "cpu")
+def _timescale_mlp_momentum_cpu() -> Experiment:
+    cfg = _timescale(C.ModelConfig(kind="mlp", width=256, depth=2), 25, TIMESCALE_MAX_STEPS, ())
+    scale = 1.0 - MOMENTUM
+    return dataclasses.replace(
+        cfg,
+        optimizer=dataclasses.replace(cfg.optimizer, momentum=MOMENTUM),
+        grid=dataclasses.replace(
+            cfg.grid, learning_rate=tuple(round(v * scale, 10) for v in TIMESCALE_LR)
+        ),
+        duration=dataclasses.replace(cfg.duration, horizon=round(TIMESCALE_HORIZON * scale, 10)),
+        group_size=1,
+    )
+
+
+@register("timescale_mlp_bn", "cpu")
+def _timescale_mlp_bn_cpu() -> Experiment:
+    model = C.ModelConfig(kind="mlp", width=256, depth=2, batch_norm=True)
+    return dataclasses.replace(_timescale(model, 25, TIMESCALE_MAX_STEPS, ()), group_size=1)
+
+
+@register("timescale_mlp_momentum", "ci")
+def _timescale_mlp_momentum_ci() -> Experiment:
+    return C.ci(
+        optimizer=C.OptimizerConfig(batch_size=32, momentum=MOMENTUM),
+        grid=C.GridConfig(l2=(0.1, 0.05), learning_rate=(0.01, 0.02)),
+        duration=C.DurationConfig(num_steps=None, horizon=0.2, max_steps=200),
+        group_size=2,
+    )
+
+
+@register("timescale_mlp_bn", "ci")
+def _timescale_mlp_bn_ci() -> Experiment:
+    return C.ci(
+        model=C.ModelConfig(kind="mlp", width=32, depth=2, batch_norm=True),
+        grid=C.GridConfig(l2=(0.1, 0.05), learning_rate=(0.1, 0.2)),
+        duration=C.DurationConfig(num_steps=None, horizon=2.0, max_steps=200),
+        group_size=2,
+    )

@@ -452,6 +452,11 @@ ARTIFACTS: dict[str, tuple[Callable[[str], Any], Callable[[Any], dict[str, np.nd
     "width_ntk": (width_config, width_experiment),
     "width_theory": (theory_config, theory_curves),
     "hessian_min_eig": (hessian_config, hessian_experiment),
+    # Chapter 5 (l2lib.bnexp, imported when used: it imports this module).
+    "bn_equilibrium": (
+        lambda scale: __import__("l2lib.bnexp").bnexp.bn_config(scale),
+        lambda cfg: __import__("l2lib.bnexp").bnexp.bn_experiment(cfg),
+    ),
 }
 
 
