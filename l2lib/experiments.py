@@ -239,10 +239,11 @@ OPTIMAL_L2_BUDGETS = {
     "cpu": (1000, 2000, 5000, 10000),
     "paper": (7_800, 19_500, 39_000, 78_000),  # 20, 50, 100, 200 epochs of 390 steps
 }
-#: λ₀ of the probe that measures c, per scale (the authors': λ_code = 0.01, i.e. λ = 0.02).
-OPTIMAL_L2_PROBE_L2 = {"ci": 0.1, "cpu": 1e-2, "paper": 2e-2}
+#: λ₀ of the probe that measures c, per scale (the authors': λ_code = 0.01, i.e. λ = 20·λ_code
+#: = 0.2 in our units, see ``l2lib.authors``).
+OPTIMAL_L2_PROBE_L2 = {"ci": 0.1, "cpu": 1e-2, "paper": 0.2}
 #: How far the probe trains, in λ₀·η·t (cpu: chapter 1's horizon; paper: the authors' 2 epochs
-#: at λ = 0.02, η = 0.2, i.e. 780 steps).
+#: at λ = 0.2, η = 0.02 in our units, i.e. 780 steps).
 OPTIMAL_L2_PROBE_HORIZON = {"ci": 2.0, "cpu": 4.0, "paper": 3.12}
 #: The probe's evaluation cadence (None: the sweep's; paper: the authors measured every 10).
 OPTIMAL_L2_PROBE_EVAL_EVERY = {"ci": None, "cpu": None, "paper": 20}
@@ -280,12 +281,15 @@ def _optimal_l2_ci() -> Experiment:
 @register("optimal_l2", "paper")
 def _optimal_l2_paper() -> Experiment:
     # The authors' Figure 1 setup: WRN-28-10 on CIFAR-10 with augmentation and momentum 0.9 at
-    # a constant η = 0.2 (their Figure 1a budget ∝ 1/λ used a step schedule; ours stays
-    # constant). Budget (b): 0.1/λ_code epochs, i.e. λ·η·t = 15.6 in our units; capped at 400
-    # epochs.
+    # their constant η_code = 0.2, i.e. η = 0.02 in our units (their Figure 1a budget ∝ 1/λ used
+    # a step schedule; ours stays constant). λ from λ_code = 0.01 down to 5e-5 (λ = 20·λ_code).
+    # Budget (b): 0.1/λ_code epochs, i.e. λ·η·t = 15.6 in our units; capped at 400 epochs.
+    from l2lib import authors
+
     return C.paper(
         grid=C.GridConfig(
-            l2=(2e-2, 1e-2, 5e-3, 2e-3, 1e-3, 5e-4, 2e-4, 1e-4, 0.0), learning_rate=(0.2,)
+            l2=authors.l2_from_code(1e-2, 5e-3, 2.5e-3, 1e-3, 5e-4, 2.5e-4, 1e-4, 5e-5, 0.0),
+            learning_rate=authors.lr_from_code(authors.LR_CODE),
         ),
         duration=C.DurationConfig(
             num_steps=None,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from store_fakes import fake_arrays
 
-from l2lib import analysis, check, experiments, figures, store, train
+from l2lib import analysis, authors, check, experiments, figures, store, train
 from l2lib import config as C
 
 # --- predict_l2 -------------------------------------------------------------------------------
@@ -302,7 +302,10 @@ def test_chapter2_experiments_exist_at_every_scale_and_the_paper_probe_is_two_ep
         assert probe.grid.l2 == (experiments.OPTIMAL_L2_PROBE_L2[scale],)
         assert probe.grid.learning_rate == sweep.grid.learning_rate
     paper = experiments.get("optimal_l2_probe", "paper")
-    assert paper.steps_per_member() == [2 * 390] and paper.grid.l2 == (0.02,)  # λ_code = 0.01
+    # The authors' probe: λ_code = 0.01 at η_code = 0.2 for 2 epochs, in our units.
+    assert paper.steps_per_member() == [2 * 390]
+    assert paper.grid.l2 == authors.l2_from_code(0.01) == (0.2,)
+    assert paper.grid.learning_rate == authors.lr_from_code(authors.LR_CODE) == (0.02,)
 
 
 def test_predicted_runs_need_the_probe_and_say_how_to_make_it(tmp_path, monkeypatch):
