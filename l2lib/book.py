@@ -254,6 +254,16 @@ CHAPTER_RUNS = {
         "optimal_l2_predicted_seeds",
     ),
     "3. AutoL2": ("autol2_mlp", "autol2_mlp_const", "autol2_cnn", "autol2_cnn_const"),
+    "5. Beyond constant learning rates": (
+        "schedule_step",
+        "schedule_step_low",
+        "schedule_cosine",
+        "schedule_cosine_low",
+        "schedule_constant",
+        "schedule_constant_low",
+        "timescale_mlp_momentum",
+        "timescale_mlp_bn",
+    ),
 }
 
 
@@ -718,3 +728,80 @@ def claims_summary(scale: str = "cpu", root=None):
         n[1] += 1
     rows = [[CHAPTER_TITLES.get(ch, ch), f"{p} of {n}"] for ch, (p, n) in counts.items()]
     return table(["chapter", "claims that pass"], rows)
+
+
+# --- chapter 5 --------------------------------------------------------------------------------
+
+
+def schedule_table(res: store.Results, summary):
+    """Per member of a chapter-5 schedule sweep: t*, best accuracy, and each clock at t*."""
+    from l2lib import analysis
+
+    a = res.arrays
+    pk = analysis.peaks(a)
+    rows = []
+    for i in range(len(a["member_l2"])):
+        role = "used" if summary.used[i] else "censored" if pk.censored[i] else "left out"
+        rows.append(
+            [
+                f"{float(a['member_l2'][i]):g}",
+                f"{float(a['member_learning_rate'][i]):g}",
+                f"{float(a['member_l2'][i] * a['member_learning_rate'][i]):.2g}",
+                f"{pk.t_star[i]:.0f}",
+                f"{pk.best_accuracy[i]:.3f}",
+                f"{summary.naive[i]:.3g}",
+                f"{summary.integrated[i]:.3g}",
+                role,
+            ]
+        )
+    return table(
+        ["λ", "η₀", "λη₀", "t*", "best acc", "λη₀·t*", "λ∫η dt at t*", "role"],
+        rows,
+        caption=f"{res.config.name}: every member, {res.config.duration.num_steps} steps each",
+    )
+
+
+def bn_table(arrays, cfg):
+    """Per (λ, η) and hidden layer: the equilibrium norm and effective learning rate, measured
+    on the late window against the stationary prediction (:mod:`l2lib.bnexp`)."""
+    from l2lib import bnexp
+
+    e = bnexp.equilibrium(arrays, cfg)
+    rows = []
+    for p, (lam, eta) in enumerate(cfg.pairs):
+        for layer in range(e.norm.shape[-1]):
+            rows.append(
+                [
+                    f"{lam:g}",
+                    f"{eta:g}",
+                    layer + 1,
+                    f"{e.norm[1, p, layer]:.3g}",
+                    f"{e.predicted[1, p, layer]:.3g}",
+                    f"{e.ratio[1, p, layer]:.3f}",
+                    f"{e.effective_lr[1, p, layer]:.3g}",
+                    f"{e.effective_lr_predicted[1, p, layer]:.3g}",
+                    f"{e.abs_cos[1, p, layer]:.1e}",
+                    f"{e.norm[0, p, layer]:.3g}",
+                    f"{e.abs_cos[0, p, layer]:.2f}",
+                ]
+            )
+    return table(
+        [
+            "λ",
+            "η",
+            "layer",
+            "‖W‖ (BN)",
+            "predicted",
+            "ratio",
+            "η/‖W‖²",
+            "predicted",
+            "|cos(g, W)|",
+            "‖W‖ (no BN)",
+            "|cos| (no BN)",
+        ],
+        rows,
+        caption=(
+            f"Hidden layers, mean over steps > {cfg.window_start:g}·{cfg.num_steps}: with batch "
+            "norm against (η⟨‖g̃‖²⟩/(λ(2 − ηλ)))^¼, and the same network without batch norm"
+        ),
+    )

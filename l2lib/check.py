@@ -658,4 +658,6 @@ CLAIMS += [
     ("ch5", "timescale_mlp_momentum", _momentum_claims),
     ("ch5", "timescale_mlp_bn", _bn_timescale_claims),
     ("ch5", "bn_equilibrium", _bn_equilibrium_claims),
+    # AutoL2 under the step schedule: chapter 3's claims and goal, both arms on the schedule.
+    ("ch5", "autol2_mlp_step", lambda n, s, r: _as_chapter(_autol2_claims(n, s, r), "ch5")),
 ]

@@ -671,3 +671,25 @@ def _timescale_mlp_bn_ci() -> Experiment:
         duration=C.DurationConfig(num_steps=None, horizon=2.0, max_steps=200),
         group_size=2,
     )
+
+
+# --- chapter 5 (4): AutoL2 under a step schedule ----------------------------------------------
+#
+# Chapter 3's MLP pair with the authors' step schedule (×0.2 at 30/60/90 % of the fixed budget)
+# in both arms: AutoL2 from λ₀ = 0.1 against the constant-λ grid, same data, seeds and budget.
+
+
+def _autol2_step(auto: bool) -> Experiment:
+    cfg = _autol2_cpu(_MLP, AUTOL2_MLP_STEPS, AUTOL2_MLP_SEEDS, auto, len(AUTOL2_MLP_SEEDS))
+    return dataclasses.replace(cfg, optimizer=dataclasses.replace(cfg.optimizer, schedule="step"))
+
+
+def _autol2_step_ci(auto: bool) -> Experiment:
+    cfg = _autol2_ci(C.ModelConfig(kind="mlp", width=32, depth=2), auto)
+    return dataclasses.replace(cfg, optimizer=dataclasses.replace(cfg.optimizer, schedule="step"))
+
+
+register("autol2_mlp_step", "cpu")(lambda: _autol2_step(True))
+register("autol2_mlp_step_const", "cpu")(lambda: _autol2_step(False))
+register("autol2_mlp_step", "ci")(lambda: _autol2_step_ci(True))
+register("autol2_mlp_step_const", "ci")(lambda: _autol2_step_ci(False))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -1176,3 +1177,150 @@ def scaled_budget_by_lr(
         yaxis=dict(title=f"best test accuracy within {horizon:g}/(λη) steps"),
     )
     return fig
+
+
+# --- chapter 5: schedules, momentum, batch norm ------------------------------------------------
+
+
+def schedule_curves(results: Arrays, config, title: str = "Test accuracy under a schedule"):
+    """Test accuracy of every member against steps, λη₀t or λ∫η dt (buttons, kernel-free);
+    ◆ marks t*; λ slider (visibility) and η slider (opacity) as in chapter 1."""
+    l2, lr, l2s, lrs = _members(results)
+    pk = analysis.peaks(results)
+    steps = np.asarray(results["eval_step"], float)
+    acc = np.asarray(results["test_accuracy"])
+    clocks = {
+        "step t": np.broadcast_to(steps, acc.shape),
+        "λ·η₀·t (naive clock)": analysis.naive_clock(results),
+        "λ·∫η dt (integrated clock)": analysis.integrated_clock(results, config),
+    }
+    fig = go.Figure()
+    for i in range(len(l2)):
+        sizes = np.zeros(len(steps))
+        if np.isfinite(pk.t_star[i]):
+            sizes[int(np.flatnonzero(steps == pk.t_star[i])[0])] = 9
+        fig.add_trace(
+            go.Scatter(
+                x=clocks["λ·∫η dt (integrated clock)"][i],
+                y=acc[i],
+                mode="lines+markers",
+                marker=dict(size=sizes, symbol="diamond"),
+                line=dict(color=color_for(lrs.index(lr[i]))),
+                name=f"λ={_fmt(l2[i])}, η₀={_fmt(lr[i])}",
+                hovertemplate=f"λ={_fmt(l2[i])} η₀={_fmt(lr[i])}<br>x %{{x:.3g}}<br>acc %{{y:.3f}}<extra></extra>",
+            )
+        )
+    buttons = [
+        dict(
+            method="update",
+            label=name.split(" (")[0],
+            args=[{"x": [c[i] for i in range(len(l2))]}, {"xaxis.title.text": name}],
+        )
+        for name, c in clocks.items()
+    ]
+    buttons = buttons[2:] + buttons[:2]  # the integrated clock first: what the figure opens on
+    fig.update_layout(
+        title=title,
+        xaxis=dict(title="λ·∫η dt (integrated clock)", type="log"),
+        yaxis=dict(title="test accuracy"),
+        updatemenus=[
+            dict(type="buttons", direction="right", buttons=buttons, x=0.0, y=1.13, xanchor="left")
+        ],
+    )
+    return add_member_sliders(fig, list(l2), list(lr), l2s, lrs)
+
+
+def clocks_at_peak(summaries: Mapping[str, Any], title: str = "Each clock's value at t*"):
+    """Per schedule: λη₀·t* (hollow) and λ∫η dt at t* (filled) against λη₀, censored members
+    left out; a kernel-free schedule slider. ``summaries``: schedule → (results, ClockCollapse)."""
+    fig = go.Figure()
+    owner = []
+    kinds = list(summaries)
+    for j, (kind, (res, s)) in enumerate(summaries.items()):
+        lam_eta = np.asarray(res["member_l2"], float) * np.asarray(res["member_learning_rate"])
+        u = s.used
+        for clock, vals, sym in (
+            ("λη₀·t*", s.naive, "circle-open"),
+            ("λ∫η dt at t*", s.integrated, "circle"),
+        ):
+            fig.add_trace(
+                go.Scatter(
+                    x=lam_eta[u],
+                    y=vals[u],
+                    mode="markers",
+                    marker=dict(size=10, symbol=sym, color=color_for(j), line=dict(width=2)),
+                    name=f"{kind}: {clock}",
+                    hovertemplate="λη₀=%{x:.3g}<br>clock=%{y:.3g}<extra></extra>",
+                )
+            )
+            owner.append(kind)
+    fig.update_layout(
+        title=title,
+        xaxis=dict(title="λη₀", type="log", exponentformat="power"),
+        yaxis=dict(title="clock at t* (a line: the clock collapses the peaks)", type="log"),
+    )
+    steps = [dict(method="restyle", label="all", args=[{"visible": [True] * len(owner)}])]
+    steps += [
+        dict(method="restyle", label=k, args=[{"visible": [o == k for o in owner]}]) for k in kinds
+    ]
+    fig.update_layout(
+        sliders=[
+            dict(
+                active=0,
+                steps=steps,
+                currentvalue=dict(prefix="schedule: "),
+                y=-0.18,
+                pad=dict(t=10),
+            )
+        ],
+        margin=dict(b=150),
+    )
+    return fig
+
+
+def with_effective_lr(results: Arrays, momentum: float) -> dict[str, np.ndarray]:
+    """``results`` with η replaced by the effective step η/(1 − μ) (member and curve), so the
+    chapter-1 figures plot against λ·η/(1 − μ)·t."""
+    out = dict(results)
+    out["member_learning_rate"] = np.round(
+        np.asarray(results["member_learning_rate"], float) / (1 - momentum), 10
+    )
+    out["learning_rate"] = np.asarray(results["learning_rate"], float) / (1 - momentum)
+    return out
+
+
+def bn_norms(arrays: Arrays, cfg, title: str = "Hidden-layer weight norms under L2") -> go.Figure:
+    """Per (λ, η) (slider): ‖W‖ of each hidden layer against steps, with batch norm (solid),
+    its stationary prediction (η‖g̃‖²/(λ(2 − ηλ)))^¼ from the same block's ‖g̃‖² (dashed), and
+    without batch norm (dotted)."""
+    step = np.asarray(arrays["step"])
+    w2 = np.asarray(arrays["sq_norm"], float)
+    gu = np.asarray(arrays["grad_sq_unit"], float)
+    fig = go.Figure()
+    owner = []
+    for p, (lam, eta) in enumerate(cfg.pairs):
+        pred = (eta * gu[1, p] / (lam * (2 - eta * lam))) ** 0.25
+        for layer in range(w2.shape[-1]):
+            c = color_for(layer)
+            for y, name, dash in (
+                (np.sqrt(w2[1, p, :, layer]), "BN: ‖W‖", "solid"),
+                (pred[:, layer], "BN: predicted", "dash"),
+                (np.sqrt(w2[0, p, :, layer]), "no BN: ‖W‖", "dot"),
+            ):
+                fig.add_trace(
+                    go.Scatter(
+                        x=step,
+                        y=y,
+                        mode="lines",
+                        line=dict(color=c, dash=dash),
+                        name=f"λ={_fmt(lam)}, η={_fmt(eta)}, layer {layer + 1}: {name}",
+                        hovertemplate="step %{x}<br>%{y:.3g}<extra></extra>",
+                    )
+                )
+                owner.append(lam * eta)
+    fig.update_layout(
+        title=title,
+        xaxis=dict(title="step t"),
+        yaxis=dict(title="‖W‖ (Frobenius)", type="log"),
+    )
+    return add_value_slider(fig, owner, sorted(set(owner)), prefix="λη = ")

@@ -131,3 +131,15 @@ def test_bn_artifact_ci(tmp_path):
     assert np.abs(a["cos"][1]).max() < 1e-3 < np.abs(a["cos"][0]).mean()
     (claim,) = check._bn_equilibrium_claims("bn_equilibrium", "ci", tmp_path)
     assert claim.chapter == "ch5"
+
+
+def test_autol2_under_a_schedule_is_chapter_3s_claim_in_chapter_5(tmp_path):
+    from test_autol2_chapter import _pair_store
+
+    auto, const = (experiments.get(n, "cpu") for n in ("autol2_mlp_step", "autol2_mlp_step_const"))
+    assert auto.optimizer.schedule == const.optimizer.schedule == "step"
+    assert auto.duration == const.duration and auto.grid.seeds == const.grid.seeds
+    _pair_store(tmp_path, 0.72, 200.0, setup="autol2_mlp_step")
+    (gen,) = [g for ch, n, g in check.CLAIMS if n == "autol2_mlp_step"]
+    claims = list(gen("autol2_mlp_step", "cpu", tmp_path))
+    assert len(claims) == 2 and all(c.chapter == "ch5" and c.passed for c in claims)
