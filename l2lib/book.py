@@ -805,3 +805,35 @@ def bn_table(arrays, cfg):
             "norm against (η⟨‖g̃‖²⟩/(λ(2 − ηλ)))^¼, and the same network without batch norm"
         ),
     )
+
+
+def schedule_spreads_table(runs, exclude_l2: float | None = None):
+    """Per schedule: the spread (std of log10) of t*, λη₀·t* and λ∫η dt at t*, over every usable
+    member and, post hoc, without the members of λ = ``exclude_l2``."""
+    from l2lib import analysis
+
+    rows = []
+    for kind, res in runs.items():
+        subsets = [("all", None)]
+        if exclude_l2 is not None:
+            subsets.append(
+                (f"λ ≠ {exclude_l2:g} (post hoc)", res.arrays["member_l2"] != exclude_l2)
+            )
+        for label, mask in subsets:
+            s = analysis.clock_collapse(res.arrays, res.config, mask=mask)
+            rows.append(
+                [
+                    kind,
+                    label,
+                    int(s.used.sum()),
+                    f"{s.spread_steps:.3f}",
+                    f"{s.spread_naive:.3f}",
+                    f"{s.spread_integrated:.3f}",
+                    f"{s.ratio:.2f}",
+                ]
+            )
+    return table(
+        ["schedule", "members", "n", "std log t*", "std log λη₀t*", "std log λ∫η", "integ/naive"],
+        rows,
+        caption="Spread of the peaks in steps and in each clock (smaller: better collapse)",
+    )

@@ -556,8 +556,10 @@ def _schedule_claims(name: str, scale: str, root) -> Iterator[Claim]:
         first = min(cfg.optimizer.step_boundaries) * total
         late = int(np.sum(pk.t_star[used] > first))
         where = f"{late} of {int(used.sum())} peak after the first decay (step {first:.0f})"
-    else:
+    elif cfg.optimizer.schedule == "cosine":
         where = "clocks differ from the first step"
+    else:
+        where = "one clock (constant η)"
     spreads = (
         f"std log10 t* {s.spread_steps:.3f}; λη₀t* {s.spread_naive:.3f}; "
         f"λ∫η·t* {s.spread_integrated:.3f}"
