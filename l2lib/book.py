@@ -263,6 +263,8 @@ CHAPTER_RUNS = {
         "schedule_constant_low",
         "timescale_mlp_momentum",
         "timescale_mlp_bn",
+        "autol2_mlp_step",
+        "autol2_mlp_step_const",
     ),
 }
 

@@ -17,6 +17,7 @@ CHAPTERS = [
     "book/ch2_budget",
     "book/ch3_autol2",
     "book/ch4_infinite_width",
+    "book/ch5_beyond",
 ]
 
 #: Sliders on a chapter's first figure, where not the λ and η pair.
