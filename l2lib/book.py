@@ -180,19 +180,13 @@ def table(header: list[str], rows: list[list[object]], caption: str | None = Non
 def provenance(res: store.Results) -> str:
     """One line: where, when and how a cached run was made (from its store entry)."""
     m = res.meta
-    dev = m.get("device") or {}
-    ver = m.get("versions") or {}
-    git = m.get("git") or {}
     wall = m.get("wall_s")
     ds = m.get("dataset") or {}
     minutes = f"{wall / 60:.1f} min" if isinstance(wall, (int, float)) else "? min"
-    dirty = " (uncommitted changes)" if git.get("dirty") else ""
     return (
         f"Run {res.config.name} ({res.config.scale}, data {ds.get('name', res.config.data.name)}): "
         f"{m.get('num_members')} members, {m.get('member_steps', 0):,} member-steps, {minutes} on "
-        f"{dev.get('platform', '?')} ({dev.get('kind', '?')}); jax {ver.get('jax', '?')}, "
-        f"l2lib {m.get('l2lib_version', '?')}, commit {str(git.get('commit') or '?')[:10]}{dirty}; "
-        f"made {str(m.get('created', '?'))[:16]}."
+        f"{store.made_on(m)}"
     )
 
 

@@ -133,10 +133,28 @@ def rerun_command(name: str, scale: str, force: bool = False) -> str:
     return f"python -m l2lib sweep {name} --scale {scale}" + (" --force" if force else "")
 
 
-def _corrupt(path: Path, why: str, name: str, scale: str) -> CorruptEntryError:
+def _corrupt(
+    path: Path, why: str, name: str, scale: str, what: str = "store entry", command=None
+) -> CorruptEntryError:
+    """The error for a damaged file: what it is, why, and the command that makes it again
+    (``command(name, scale, force=True)``; :func:`rerun_command` by default)."""
+    command = command or rerun_command
     return CorruptEntryError(
-        f"corrupt store entry {path} ({why}): delete it and rerun "
-        f"`{rerun_command(name, scale, force=True)}`"
+        f"corrupt {what} {path} ({why}): delete it and rerun `{command(name, scale, force=True)}`"
+    )
+
+
+def made_on(meta: Mapping[str, Any]) -> str:
+    """Where, with what and when a stored result was made, from its metadata: ``"cpu (cpu);
+    jax 0.10.2, l2lib 0.1.0, commit 1234abcd56; made 2026-11-28T11:53."``"""
+    dev = meta.get("device") or {}
+    ver = meta.get("versions") or {}
+    git = meta.get("git") or {}
+    dirty = " (uncommitted changes)" if git.get("dirty") else ""
+    return (
+        f"{dev.get('platform', '?')} ({dev.get('kind', '?')}); jax {ver.get('jax', '?')}, "
+        f"l2lib {meta.get('l2lib_version', '?')}, commit {str(git.get('commit') or '?')[:10]}"
+        f"{dirty}; made {str(meta.get('created', '?'))[:16]}."
     )
 
 
@@ -1085,10 +1103,7 @@ def artifact_command(name: str, scale: str, force: bool = False) -> str:
 
 
 def _corrupt_artifact(path: Path, why: str, name: str, scale: str) -> CorruptEntryError:
-    return CorruptEntryError(
-        f"corrupt artifact {path} ({why}): delete it and rerun "
-        f"`{artifact_command(name, scale, force=True)}`"
-    )
+    return _corrupt(path, why, name, scale, what="artifact", command=artifact_command)
 
 
 def _canonical_params(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -531,18 +531,12 @@ def width_summary(arrays, cfg: WidthConfig) -> WidthSummary:
 
 def provenance(art) -> str:
     """One line: where, when and how an artifact was made (from its store metadata)."""
+    from l2lib import store as store_lib
+
     m = art.meta
-    dev = m.get("device") or {}
-    ver = m.get("versions") or {}
-    git = m.get("git") or {}
     wall = m.get("wall_s")
     secs = f"{wall:.0f} s" if isinstance(wall, (int, float)) else "? s"
-    dirty = " (uncommitted changes)" if git.get("dirty") else ""
-    return (
-        f"Artifact {m['name']} ({m['scale']}): {secs} on {dev.get('platform', '?')} "
-        f"({dev.get('kind', '?')}); jax {ver.get('jax', '?')}, l2lib {m.get('l2lib_version', '?')}, "
-        f"commit {str(git.get('commit') or '?')[:10]}{dirty}; made {str(m.get('created', '?'))[:16]}."
-    )
+    return f"Artifact {m['name']} ({m['scale']}): {secs} on {store_lib.made_on(m)}"
 
 
 def width_table(arrays, cfg: WidthConfig):
