@@ -690,11 +690,12 @@ CHAPTER_TITLES = {
 }
 
 
-def claims_table(scale: str = "cpu", root=None):
-    """Every claim of the book (``python -m l2lib check``) as one table, read from the store."""
+def claims_table(scale: str = "cpu", root=None, claims=None):
+    """Every claim of the book (``python -m l2lib check``) as one table, read from the store
+    (or from ``claims``, the list :func:`l2lib.check.run` returned, to check only once)."""
     from l2lib import check
 
-    claims = check.run(scale, root)
+    claims = check.run(scale, root) if claims is None else claims
     rows = [
         [
             CHAPTER_TITLES.get(c.chapter, c.chapter),
@@ -713,12 +714,12 @@ def claims_table(scale: str = "cpu", root=None):
     )
 
 
-def claims_summary(scale: str = "cpu", root=None):
-    """Per chapter: how many of its claims pass."""
+def claims_summary(scale: str = "cpu", root=None, claims=None):
+    """Per chapter: how many of its claims pass (``claims`` as in :func:`claims_table`)."""
     from l2lib import check
 
     counts: dict[str, list[int]] = {}
-    for c in check.run(scale, root):
+    for c in check.run(scale, root) if claims is None else claims:
         n = counts.setdefault(c.chapter, [0, 0])
         n[0] += c.passed
         n[1] += 1
