@@ -448,15 +448,23 @@ def hessian_experiment(cfg: HessianConfig) -> dict[str, np.ndarray]:
 
 
 #: Artifact name → (config for a scale, computation). ``python -m l2lib artifact NAME``.
+def _bn_config(scale: str):
+    from l2lib import bnexp  # imported when used: bnexp imports this module
+
+    return bnexp.bn_config(scale)
+
+
+def _bn_experiment(cfg) -> dict[str, np.ndarray]:
+    from l2lib import bnexp
+
+    return bnexp.bn_experiment(cfg)
+
+
 ARTIFACTS: dict[str, tuple[Callable[[str], Any], Callable[[Any], dict[str, np.ndarray]]]] = {
     "width_ntk": (width_config, width_experiment),
     "width_theory": (theory_config, theory_curves),
     "hessian_min_eig": (hessian_config, hessian_experiment),
-    # Chapter 5 (l2lib.bnexp, imported when used: it imports this module).
-    "bn_equilibrium": (
-        lambda scale: __import__("l2lib.bnexp").bnexp.bn_config(scale),
-        lambda cfg: __import__("l2lib.bnexp").bnexp.bn_experiment(cfg),
-    ),
+    "bn_equilibrium": (_bn_config, _bn_experiment),  # chapter 5 (l2lib.bnexp)
 }
 
 
