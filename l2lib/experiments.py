@@ -693,3 +693,74 @@ register("autol2_mlp_step", "cpu")(lambda: _autol2_step(True))
 register("autol2_mlp_step_const", "cpu")(lambda: _autol2_step(False))
 register("autol2_mlp_step", "ci")(lambda: _autol2_step_ci(True))
 register("autol2_mlp_step_const", "ci")(lambda: _autol2_step_ci(False))
+
+
+# --- chapter 5 (5): λ_opt(T) under a schedule -------------------------------------------------
+#
+# Chapter 2's prediction, made from chapter 2's one constant-η probe (c = λ₀·η·t*, the stored
+# ``optimal_l2_probe``), used under the step and cosine schedules of (1), at chapter 2's η₀
+# (OPTIMAL_L2_LR), λ grid (OPTIMAL_L2_GRID, λ = 0 included), data, model and batch. The engine
+# reads a schedule's fractions from the member's own duration (``train.lr_at``), so the schedule
+# stretches with the budget: a run of T steps is not a truncated longer run, and each
+# (schedule, T) is its own sweep, ``optimal_l2_KIND_TT``, every member exactly T steps. Its
+# predicted runs, ``optimal_l2_KIND_TT_predicted``, are two members of T steps: the naive
+# λ = c/(η₀T) and the integrated λ = c/∫₀ᵀη dt, with ∫η dt summed update by update from
+# ``train.lr_at`` (step: 0.373·η₀T; cosine: ≈ 0.5·η₀T), so the integrated prediction is 2.7×
+# (step) or 2× (cosine) the naive one. The constant-η control at the same budgets is chapter 2's
+# sweep and predicted runs read at T (a constant-η run truncated at T is a run of T steps).
+#
+# Fixed here before any run: the budgets (a decade-wide subset of chapter 2's, so the control
+# exists at each), the grid, η₀, and the goals in l2lib/check.py — chapter 2's (the integrated
+# prediction within ×2 of the sweep's best λ and at most 1 point below its best accuracy, at
+# every budget), plus which clock's prediction lies closer to the best λ. Cost (cpu): 9 members ×
+# 17 000 steps per schedule, and 2 × 17 000 for the predicted runs.
+
+#: Schedules under which the prediction is tested.
+SCHEDULE_L2OPT_KINDS = ("step", "cosine")
+#: Budgets T (steps), per scale; every one is also a chapter-2 budget at cpu scale.
+SCHEDULE_L2OPT_BUDGETS = {"ci": (40, 80), "cpu": (2000, 5000, 10000)}
+
+
+def schedule_l2opt_name(kind: str, budget: int) -> str:
+    """The name of the λ sweep under schedule ``kind`` with budget ``budget`` steps."""
+    return f"optimal_l2_{kind}_T{int(budget)}"
+
+
+def _schedule_l2opt(kind: str, scale: str, budget: int) -> Experiment:
+    base = get("optimal_l2", scale)
+    return dataclasses.replace(
+        base,
+        optimizer=dataclasses.replace(base.optimizer, schedule=kind),
+        duration=C.DurationConfig(num_steps=int(budget), max_steps=int(budget)),
+    )
+
+
+def schedule_l2opt_predicted(kind: str, scale: str, budget: int, c: float) -> Experiment:
+    """The two runs at the predicted λ for schedule ``kind`` and budget T = ``budget``:
+    λ = c/(η₀T) (naive clock) and λ = c/∫₀ᵀη dt (integrated clock), in that order.
+
+    ∫η dt is :func:`l2lib.train.integrated_lr` of the sweep's config (the engine's own η_t,
+    update by update). Everything else is the sweep's (``schedule_l2opt_name(kind, budget)``).
+    """
+    from l2lib import analysis, train
+
+    base = get(schedule_l2opt_name(kind, budget), scale)
+    eta = base.grid.learning_rate[0]
+    naive = analysis.predict_l2(c, eta, budget)
+    integrated = analysis.predict_l2(c, train.integrated_lr(base, eta, budget) / budget, budget)
+    return dataclasses.replace(
+        base,
+        name=f"{schedule_l2opt_name(kind, budget)}_predicted",
+        grid=dataclasses.replace(base.grid, l2=(naive, integrated)),
+    )
+
+
+for _kind in SCHEDULE_L2OPT_KINDS:
+    for _scale, _budgets in SCHEDULE_L2OPT_BUDGETS.items():
+        for _T in _budgets:
+            _name = schedule_l2opt_name(_kind, _T)
+            register(_name, _scale)(lambda k=_kind, s=_scale, T=_T: _schedule_l2opt(k, s, T))
+            # Built from the stored probe's c, as chapter 2's predicted runs (never trains).
+            register(f"{_name}_predicted", _scale)(
+                lambda k=_kind, s=_scale, T=_T: schedule_l2opt_predicted(k, s, T, probe_c(s).c)
+            )

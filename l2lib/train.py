@@ -125,6 +125,16 @@ def lr_at(cfg: Experiment, base_lr: jax.Array, step: jax.Array, end_step: jax.Ar
     return base_lr * 0.5 * (1.0 + jnp.cos(jnp.pi * jnp.clip(frac, 0.0, 1.0)))
 
 
+def integrated_lr(cfg: Experiment, base_lr: float, num_steps: int) -> float:
+    """∫₀ᵀ η dt = Σ_{s<T} η_s of a member of base η₀ = ``base_lr`` that trains T = ``num_steps``
+    updates under ``cfg``'s schedule: :func:`lr_at` at every update the engine makes (its
+    float32 values, summed in float64). η₀·T for a constant schedule."""
+    steps = jnp.arange(int(num_steps), dtype=jnp.int32)
+    eta = lr_at(cfg, jnp.float32(base_lr), steps, jnp.int32(num_steps))
+    eta = jnp.broadcast_to(eta, steps.shape)
+    return float(np.sum(np.asarray(eta, np.float64)))
+
+
 def data_loss(kind: str, logits: jax.Array, labels: jax.Array, num_classes: int) -> jax.Array:
     """Mean over the batch of cross-entropy, or of ½‖f − onehot(y)‖² (``mse``)."""
     if kind == "cross_entropy":
