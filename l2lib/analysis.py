@@ -602,3 +602,96 @@ def clock_collapse(results: Arrays, config, mask: np.ndarray | None = None) -> C
     s_n = float(np.std(np.log10(naive[used])))
     s_i = float(np.std(np.log10(integ[used])))
     return ClockCollapse(s_t, s_n, s_i, s_i / s_n if s_n > 0 else float("nan"), naive, integ, used)
+
+
+class ScheduleValidation(NamedTuple):
+    """At one budget T under a schedule: the λ sweep's best against the two predictions made
+    from a constant-η c — the naive c/(η₀T) and the integrated c/∫₀ᵀη dt."""
+
+    budget: int
+    mean_factor: float  # ∫₀ᵀη dt / (η₀T): 1 for a constant schedule
+    best_l2: float  # the sweep's best λ (of best test accuracy within T)
+    best_accuracy: float
+    naive_l2: float  # c/(η₀T)
+    naive_accuracy: float  # best test accuracy within T of the run at naive_l2
+    naive_ratio: float  # max(pred/best, best/pred) ≥ 1; inf when the best is λ = 0
+    integrated_l2: float  # c/∫₀ᵀη dt
+    integrated_accuracy: float
+    integrated_ratio: float
+    zero_accuracy: float  # λ = 0 within T (NaN if the sweep has no λ = 0)
+
+    @property
+    def naive_gap(self) -> float:
+        """Best accuracy minus the naive prediction's (≥ 0 unless the prediction beat the grid)."""
+        return self.best_accuracy - self.naive_accuracy
+
+    @property
+    def integrated_gap(self) -> float:
+        """Best accuracy minus the integrated prediction's."""
+        return self.best_accuracy - self.integrated_accuracy
+
+
+def _ratio(predicted: float, best: float) -> float:
+    return float(np.inf) if best == 0 else float(max(predicted / best, best / predicted))
+
+
+def _member_at(results: Arrays, l2: float, what: str) -> int:
+    pl2 = np.asarray(results["member_l2"], np.float64)
+    j = int(np.argmin(np.abs(np.log(pl2 / l2))))
+    if abs(pl2[j] / l2 - 1) > 1e-6:
+        raise ValueError(
+            f"validate_schedule_prediction: no run at the {what} λ = {l2:.4g}; nearest "
+            f"{pl2[j]:.4g}: rerun the predicted members with this c"
+        )
+    return j
+
+
+def validate_schedule_prediction(
+    sweep: Arrays,
+    predicted: Arrays,
+    c: float,
+    learning_rate: float,
+    budget: int,
+    integral: float,
+) -> ScheduleValidation:
+    """Chapter 2's λ_opt under a learning-rate schedule, at one budget T.
+
+    The naive prediction ignores the schedule, λ = c/(η₀T); the integrated one replaces η₀T by
+    the schedule's ∫₀ᵀη dt (the integrated clock of :func:`integrated_clock` reaching c at T),
+    λ = c/∫₀ᵀη dt. Both use the c of a constant-η probe (:func:`measure_c`).
+
+    Args:
+      sweep: a sweep over λ at base η₀ = ``learning_rate`` whose members all trained at least T
+        steps under the schedule (each member's best test accuracy within T is compared).
+      predicted: runs at both predicted λ (each found by value, to 1e-6) trained ≥ T steps.
+      c: the constant of t* ≈ c/(λη), from a constant-η probe.
+      learning_rate: η₀.
+      budget: T (steps).
+      integral: ∫₀ᵀη dt of the schedule (:func:`l2lib.train.integrated_lr`).
+    """
+    l2 = np.asarray(sweep["member_l2"], np.float64)
+    acc = best_within(sweep, budget)
+    if np.isnan(acc).any():
+        raise ValueError(
+            f"validate_schedule_prediction: some sweep members trained fewer than {budget} steps"
+        )
+    opt = optimum(l2, acc)
+    naive = predict_l2(c, learning_rate, budget)
+    integrated = predict_l2(c, integral / budget, budget)
+    p_acc = best_within(predicted, budget)
+    i_n = _member_at(predicted, naive, "naive")
+    i_i = _member_at(predicted, integrated, "integrated")
+    zero = acc[l2 == 0]
+    return ScheduleValidation(
+        budget=int(budget),
+        mean_factor=float(integral / (learning_rate * budget)),
+        best_l2=opt.l2,
+        best_accuracy=opt.accuracy,
+        naive_l2=naive,
+        naive_accuracy=float(p_acc[i_n]),
+        naive_ratio=_ratio(naive, opt.l2),
+        integrated_l2=integrated,
+        integrated_accuracy=float(p_acc[i_i]),
+        integrated_ratio=_ratio(integrated, opt.l2),
+        zero_accuracy=float(zero[0]) if zero.size else float("nan"),
+    )

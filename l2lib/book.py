@@ -259,6 +259,12 @@ CHAPTER_RUNS = {
         "timescale_mlp_bn",
         "autol2_mlp_step",
         "autol2_mlp_step_const",
+        *(
+            experiments.schedule_l2opt_name(kind, T) + part
+            for kind in experiments.SCHEDULE_L2OPT_KINDS
+            for T in experiments.SCHEDULE_L2OPT_BUDGETS["cpu"]
+            for part in ("", "_predicted")
+        ),
     ),
 }
 
@@ -833,4 +839,83 @@ def schedule_spreads_table(runs, exclude_l2: float | None = None):
         ["schedule", "members", "n", "std log t*", "std log λη₀t*", "std log λ∫η", "integ/naive"],
         rows,
         caption="Spread of the peaks in steps and in each clock (smaller: better collapse)",
+    )
+
+
+class ScheduleL2OptRuns(NamedTuple):
+    """λ_opt(T) under a schedule: the summary per schedule (the constant one is chapter 2's
+    runs read at the same budgets) and every stored run it was made from."""
+
+    summaries: dict
+    runs: list
+
+
+def load_schedule_l2opt(
+    scale: str = "cpu", recompute: bool = False, root=None
+) -> ScheduleL2OptRuns:
+    """The chapter-5 λ_opt summaries of the constant control and of each schedule of
+    ``experiments.SCHEDULE_L2OPT_KINDS`` (from the store, or trained with ``recompute``)."""
+    from l2lib import check
+
+    runs: list[store.Results] = []
+
+    def load(cfg):
+        res = load_config(cfg, recompute, root)
+        if all(r.path != res.path for r in runs):
+            runs.append(res)
+        return res
+
+    kinds = ("constant", *experiments.SCHEDULE_L2OPT_KINDS)
+    summaries = {k: check.load_schedule_l2opt(k, scale, root, load=load) for k in kinds}
+    return ScheduleL2OptRuns(summaries, runs)
+
+
+def schedule_l2opt_table(summaries):
+    """Per schedule and budget T: ∫η/(η₀T), the sweep's best λ and accuracy, and each
+    prediction's λ, its factor from the best and its accuracy gap (points below the best)."""
+    rows = []
+    for kind, s in summaries.items():
+        for v in s.validation:
+            one = kind == "constant"
+            rows.append(
+                [
+                    kind,
+                    v.budget,
+                    f"{v.mean_factor:.3f}",
+                    f"{v.best_l2:.3g}",
+                    f"{v.best_accuracy:.3f}",
+                    f"{v.naive_l2:.3g}",
+                    f"×{v.naive_ratio:.2f}",
+                    f"{v.naive_accuracy:.3f}",
+                    _pt(-v.naive_gap),
+                    "(same)" if one else f"{v.integrated_l2:.3g}",
+                    "" if one else f"×{v.integrated_ratio:.2f}",
+                    "" if one else f"{v.integrated_accuracy:.3f}",
+                    "" if one else _pt(-v.integrated_gap),
+                    f"{v.zero_accuracy:.3f}",
+                ]
+            )
+    c = next(iter(summaries.values())).c
+    return table(
+        [
+            "schedule",
+            "budget T",
+            "∫η/(η₀T)",
+            "best λ",
+            "best acc",
+            "c/(η₀T)",
+            "factor",
+            "acc",
+            "− best (pt)",
+            "c/∫η",
+            "factor",
+            "acc",
+            "− best (pt)",
+            "acc at λ = 0",
+        ],
+        rows,
+        caption=(
+            f"λ_opt under a schedule, c = {c.c:.3g} from chapter 2's constant-η probe "
+            f"(λ₀ = {c.l2:g}, η = {c.learning_rate:g}); factor: from the sweep's best λ"
+        ),
     )

@@ -663,3 +663,142 @@ CLAIMS += [
     # AutoL2 under the step schedule: chapter 3's claims and goal, both arms on the schedule.
     ("ch5", "autol2_mlp_step", lambda n, s, r: _as_chapter(_autol2_claims(n, s, r), "ch5")),
 ]
+
+
+# --- chapter 5 (5): λ_opt(T) under a schedule -------------------------------------------------
+#
+# Chapter 2's prediction made from its constant-η probe and used under the step and cosine
+# schedules (experiments.SCHEDULE_L2OPT_*): at each budget T, the sweep's best λ against the
+# naive c/(η₀T) and the integrated c/∫₀ᵀη dt. Goals, fixed before the runs: chapter 2's for the
+# integrated prediction — within ×L2_OPT_FACTOR of the best λ (a best λ = 0 is a miss) and at
+# most ACCURACY_POINTS below the best accuracy, at every budget; and the integrated prediction
+# is the better of the two: its geometric-mean factor from the best λ over the budgets is
+# smaller than the naive one's (over the budgets where the best λ is not 0).
+
+
+@dataclass(frozen=True)
+class ScheduleL2OptSummary:
+    """λ_opt(T) under one schedule: each budget's λ curve and the two predictions."""
+
+    schedule: str
+    c: analysis.CMeasurement
+    l2: np.ndarray  # (M,) the sweep's λ (the same grid at every budget)
+    accuracy: dict[int, np.ndarray]  # budget T -> (M,) best test accuracy within T
+    validation: list[analysis.ScheduleValidation]
+
+    def mean_factor_from_best(self, clock: str) -> float:
+        """Geometric mean over the budgets of the ``clock`` (``naive``/``integrated``)
+        prediction's factor from the best λ (budgets whose best λ is 0 left out; NaN if none)."""
+        r = np.array([getattr(v, f"{clock}_ratio") for v in self.validation], np.float64)
+        r = r[np.isfinite(r)]
+        return float(np.exp(np.mean(np.log(r)))) if r.size else float("nan")
+
+
+def schedule_l2opt_summary(
+    schedule: str,
+    sweeps: dict[int, analysis.Arrays],
+    predicted: dict[int, analysis.Arrays],
+    c: analysis.CMeasurement,
+    integrals: dict[int, float],
+) -> ScheduleL2OptSummary:
+    """The summary from arrays: per budget T, the λ sweep under the schedule (``sweeps[T]``),
+    the runs at both predicted λ (``predicted[T]``) and the schedule's ∫₀ᵀη dt; c (and η₀)
+    from the constant-η probe's measurement."""
+    budgets = sorted(sweeps)
+    l2 = np.asarray(sweeps[budgets[0]]["member_l2"], np.float64)
+    return ScheduleL2OptSummary(
+        schedule=schedule,
+        c=c,
+        l2=l2,
+        accuracy={T: analysis.best_within(sweeps[T], T) for T in budgets},
+        validation=[
+            analysis.validate_schedule_prediction(
+                sweeps[T], predicted[T], c.c, c.learning_rate, T, integrals[T]
+            )
+            for T in budgets
+        ],
+    )
+
+
+def load_schedule_l2opt(kind: str, scale: str, root=None, load=None) -> ScheduleL2OptSummary:
+    """The summary of schedule ``kind`` from the store (never trains; ``load(cfg)``, default
+    ``Store(root).load``, may train instead). ``kind="constant"`` is the control: chapter 2's
+    sweep and predicted runs read at the same budgets (both predictions are then c/(ηT))."""
+    from l2lib import train
+
+    load = load or store_lib.Store(root).load
+    probe = load(experiments.get("optimal_l2_probe", scale))
+    c = analysis.read_c(probe.arrays, probe.config)
+    budgets = experiments.SCHEDULE_L2OPT_BUDGETS[scale]
+    sweeps, predicted, integrals = {}, {}, {}
+    if kind == "constant":
+        sweep = load(experiments.get("optimal_l2", scale))
+        pred = load(experiments.optimal_l2_predicted(scale, c.c))
+        sweeps = {T: sweep.arrays for T in budgets}
+        predicted = {T: pred.arrays for T in budgets}
+        # η₀T exactly, so that both predictions are chapter 2's c/(ηT) to the last digit.
+        integrals = {T: c.learning_rate * T for T in budgets}
+    else:
+        for T in budgets:
+            res = load(experiments.get(experiments.schedule_l2opt_name(kind, T), scale))
+            sweeps[T] = res.arrays
+            predicted[T] = load(experiments.schedule_l2opt_predicted(kind, scale, T, c.c)).arrays
+            integrals[T] = train.integrated_lr(res.config, c.learning_rate, T)
+    return schedule_l2opt_summary(kind, sweeps, predicted, c, integrals)
+
+
+def schedule_l2opt_claims(s: ScheduleL2OptSummary) -> Iterator[Claim]:
+    """The three claims of one schedule (goals: chapter 2's constants, see above)."""
+    v, k = s.validation, s.schedule
+    yield Claim(
+        "ch5",
+        f"λ_opt under {k}: c/∫η vs the sweep's best λ",
+        all(x.integrated_ratio <= L2_OPT_FACTOR for x in v),
+        f"c = {s.c.c:.3g}; "
+        + "; ".join(
+            f"T={x.budget}: best {x.best_l2:.3g}, c/∫η {x.integrated_l2:.3g} "
+            f"(×{x.integrated_ratio:.2f}), c/(η₀T) {x.naive_l2:.3g} (×{x.naive_ratio:.2f})"
+            for x in v
+        ),
+        f"c/∫η within ×{L2_OPT_FACTOR:g} at every budget",
+    )
+    yield Claim(
+        "ch5",
+        f"λ_opt under {k}: accuracy at c/∫η vs the best",
+        all(x.integrated_gap <= ACCURACY_POINTS for x in v),
+        "; ".join(
+            f"T={x.budget}: best {_fmt_acc(x.best_accuracy)}, c/∫η "
+            f"{_fmt_acc(x.integrated_accuracy)} (gap {100 * x.integrated_gap:.1f} pt), c/(η₀T) "
+            f"{_fmt_acc(x.naive_accuracy)} (gap {100 * x.naive_gap:.1f} pt)"
+            for x in v
+        ),
+        f"c/∫η gap ≤ {100 * ACCURACY_POINTS:g} point at every budget",
+    )
+    fi, fn = s.mean_factor_from_best("integrated"), s.mean_factor_from_best("naive")
+    gi = float(np.mean([x.integrated_gap for x in v]))
+    gn = float(np.mean([x.naive_gap for x in v]))
+    if fi < fn:
+        verdict = f"integrated closer, by ×{fn / fi:.2f}"
+    elif fn < fi:
+        verdict = f"naive closer, by ×{fi / fn:.2f}"
+    else:
+        verdict = "neither closer"
+    yield Claim(
+        "ch5",
+        f"λ_opt under {k}: integrated vs naive clock",
+        bool(fi < fn),
+        f"factor from the best λ (geometric mean over T): c/∫η ×{fi:.2f}, c/(η₀T) ×{fn:.2f} "
+        f"({verdict}); mean accuracy gap {100 * gi:.1f} pt vs {100 * gn:.1f} pt",
+        "c/∫η closer to the best λ than c/(η₀T)",
+    )
+
+
+def _schedule_l2opt_claims(name: str, scale: str, root) -> Iterator[Claim]:
+    yield from schedule_l2opt_claims(
+        load_schedule_l2opt(name.removeprefix("optimal_l2_"), scale, root)
+    )
+
+
+CLAIMS += [
+    ("ch5", f"optimal_l2_{k}", _schedule_l2opt_claims) for k in experiments.SCHEDULE_L2OPT_KINDS
+]

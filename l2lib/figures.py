@@ -1324,3 +1324,146 @@ def bn_norms(arrays: Arrays, cfg, title: str = "Hidden-layer weight norms under 
         yaxis=dict(title="‖W‖ (Frobenius)", type="log"),
     )
     return add_value_slider(fig, owner, sorted(set(owner)), prefix="λη = ")
+
+
+def schedule_l2opt(
+    summaries: Mapping[str, Any],
+    title: str = "Best test accuracy against λ under each schedule, and the two predictions",
+) -> go.Figure:
+    """λ_opt(T) under a schedule (chapter 5): per schedule (colour) and budget T, the best test
+    accuracy within T against λ, with ◇ the run at the naive c/(η₀T), ◆ the run at the
+    integrated c/∫η dt and ★ the sweep's best λ; λ = 0 is a dotted horizontal line (it cannot
+    sit on a log axis). The **T slider** shows one budget (visibility); the **schedule slider**
+    draws one schedule solid and the others faint (opacity). ``summaries``: schedule name →
+    :class:`l2lib.check.ScheduleL2OptSummary` (a constant schedule: one marker, the two
+    predictions coincide)."""
+    fig = go.Figure()
+    t_tag: list[int] = []
+    k_tag: list[str] = []
+    kinds = list(summaries)
+    budgets = sorted({v.budget for s in summaries.values() for v in s.validation})
+    l2_all = np.concatenate([np.asarray(s.l2, float) for s in summaries.values()])
+    pos_all = l2_all[l2_all > 0]
+    x0, x1 = pos_all.min() / 1.6, pos_all.max() * 1.6
+    vals = [np.asarray(a, float) for s in summaries.values() for a in s.accuracy.values()]
+    vals += [
+        np.array([v.naive_accuracy, v.integrated_accuracy])
+        for s in summaries.values()
+        for v in s.validation
+    ]
+    flat = np.concatenate(vals)
+    lo, hi = np.nanmin(flat) - 0.02, np.nanmax(flat) + 0.02
+
+    def add(trace: go.Scatter, T: int, kind: str) -> None:
+        trace.visible = T == budgets[0]
+        fig.add_trace(trace)
+        t_tag.append(T)
+        k_tag.append(kind)
+
+    for j, (kind, s) in enumerate(summaries.items()):
+        col = color_for(j)
+        l2 = np.asarray(s.l2, float)
+        pos = l2 > 0
+        order = np.argsort(-l2[pos])
+        for v in s.validation:
+            T = v.budget
+            acc = np.asarray(s.accuracy[T], float)
+            add(
+                go.Scatter(
+                    x=l2[pos][order],
+                    y=acc[pos][order],
+                    mode="lines+markers",
+                    line=dict(color=col),
+                    name=f"{kind}, T = {T}",
+                    hovertemplate=f"{kind} T={T}<br>λ=%{{x:.3g}}<br>acc %{{y:.3f}}<extra></extra>",
+                ),
+                T,
+                kind,
+            )
+            if (~pos).any():
+                add(
+                    _hline(
+                        x0,
+                        x1,
+                        float(acc[~pos][0]),
+                        line=dict(color=col, dash="dot", width=1),
+                        name=f"{kind}: λ = 0",
+                    ),
+                    T,
+                    kind,
+                )
+            same = np.isclose(v.naive_l2, v.integrated_l2, rtol=1e-6)
+            marks = (
+                [("c/(η₀T) = c/∫η", v.naive_l2, v.naive_accuracy, "diamond")]
+                if same
+                else [
+                    ("naive c/(η₀T)", v.naive_l2, v.naive_accuracy, "diamond-open"),
+                    ("integrated c/∫η", v.integrated_l2, v.integrated_accuracy, "diamond"),
+                ]
+            )
+            for label, lam, a, sym in marks:
+                add(
+                    go.Scatter(
+                        x=[lam],
+                        y=[a],
+                        mode="markers",
+                        marker=dict(size=13, symbol=sym, color=col, line=dict(color=col, width=2)),
+                        name=f"{kind}: {label} = {lam:.3g}",
+                        hovertemplate=f"{kind} {label}<br>λ=%{{x:.3g}}<br>acc %{{y:.3f}}<extra></extra>",
+                    ),
+                    T,
+                    kind,
+                )
+            add(
+                go.Scatter(
+                    x=[v.best_l2 if v.best_l2 > 0 else x0],
+                    y=[v.best_accuracy],
+                    mode="markers",
+                    marker=dict(
+                        symbol="star", size=15, color=col, line=dict(color="black", width=1)
+                    ),
+                    name=f"{kind}: best λ = {v.best_l2:.3g}",
+                ),
+                T,
+                kind,
+            )
+    t_steps = [
+        dict(method="restyle", label=str(T), args=[{"visible": [t == T for t in t_tag]}])
+        for T in budgets
+    ]
+    k_steps = [dict(method="restyle", label="all", args=[{"opacity": [1.0] * len(k_tag)}])]
+    k_steps += [
+        dict(
+            method="restyle",
+            label=k,
+            args=[{"opacity": [1.0 if o == k else FAINT for o in k_tag]}],
+        )
+        for k in kinds
+    ]
+    fig.update_layout(
+        title=title,
+        xaxis=dict(title="λ", type="log", exponentformat="power", range=np.log10([x0, x1])),
+        yaxis=dict(title="best test accuracy within T", range=[lo, hi]),
+        sliders=[
+            dict(
+                active=0,
+                steps=t_steps,
+                currentvalue=dict(prefix="T = "),
+                x=0.0,
+                len=0.48,
+                y=-0.18,
+                pad=dict(t=10),
+            ),
+            dict(
+                active=0,
+                steps=k_steps,
+                currentvalue=dict(prefix="schedule: "),
+                x=0.52,
+                len=0.48,
+                y=-0.18,
+                pad=dict(t=10),
+            ),
+        ],
+        margin=dict(b=150),
+    )
+    return fig

@@ -128,10 +128,21 @@ def lr_at(cfg: Experiment, base_lr: jax.Array, step: jax.Array, end_step: jax.Ar
 def integrated_lr(cfg: Experiment, base_lr: float, num_steps: int) -> float:
     """∫₀ᵀ η dt = Σ_{s<T} η_s of a member of base η₀ = ``base_lr`` that trains T = ``num_steps``
     updates under ``cfg``'s schedule: :func:`lr_at` at every update the engine makes (its
-    float32 values, summed in float64). η₀·T for a constant schedule."""
-    steps = jnp.arange(int(num_steps), dtype=jnp.int32)
-    eta = lr_at(cfg, jnp.float32(base_lr), steps, jnp.int32(num_steps))
-    eta = jnp.broadcast_to(eta, steps.shape)
+    float32 values, summed in float64). η₀·T for a constant schedule.
+
+    Evaluated as the engine evaluates it — a compiled scan over the steps of one vmapped
+    member whose end step is a traced value — since XLA may otherwise divide by multiplying
+    with a float32 reciprocal, which moves a decay by one update (T = 10 000: step 3000 gets
+    3000·fl(1e-4) < fl(0.3)).
+    """
+
+    def member(end):
+        def body(step, _):
+            return step + 1, lr_at(cfg, jnp.float32(base_lr), step, end)
+
+        return jax.lax.scan(body, jnp.int32(0), None, length=int(num_steps))[1]
+
+    eta = jax.jit(jax.vmap(member))(jnp.full((1,), num_steps, jnp.int32))[0]
     return float(np.sum(np.asarray(eta, np.float64)))
 
 
