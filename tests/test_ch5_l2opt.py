@@ -3,6 +3,8 @@ the summary, claims and figure on scripted results whose answer is known (no tra
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from store_fakes import fake_arrays
@@ -190,3 +192,22 @@ def test_figure_has_a_budget_slider_and_a_schedule_slider(tmp_path):
     assert {fig.data[i].name.split(",")[0].split(":")[0] for i in range(n) if op[i] == 1} == {
         "step"
     }
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_integrated_lr_is_the_sum_of_the_learning_rates_the_engine_trained_with(kind):
+    # T = 50: update 15 is where a float32 reciprocal of T would put s/T just below 0.3.
+    T = 50
+    cfg = experiments.get(experiments.schedule_l2opt_name(kind, 40), "ci")
+    cfg = dataclasses.replace(
+        cfg,
+        grid=dataclasses.replace(cfg.grid, l2=(0.01,)),
+        duration=dataclasses.replace(cfg.duration, num_steps=T, max_steps=T),
+        eval_every=1,
+    )
+    out = train.train_grid(cfg)
+    eta = out["learning_rate"][0].astype(np.float64)  # η of update s − 1 at evaluation s
+    assert eta.shape == (T,)
+    assert train.integrated_lr(cfg, cfg.grid.learning_rate[0], T) == pytest.approx(
+        eta.sum(), rel=1e-7
+    )
