@@ -13,7 +13,8 @@ gradient λθ enters before momentum). With heavy-ball momentum μ the update is
 ``v ← μ·v + ∇(loss + ½λ‖θ‖²)``, ``θ ← θ − η_t·v`` (Optax's ``sgd(η, momentum=μ)``).
 
 A member is *done* at its own end step (fixed budget, or λ·η·t ≥ horizon) and *diverged* at
-the first step whose loss or parameters are not finite; either way it is frozen, and since
+the first step whose loss is not finite (parameters that turn non-finite under a finite loss
+are caught at the next step's loss, or at the chunk's end); either way it is frozen, and since
 members never interact, the other members' curves do not change.
 
 With ``DataConfig.augment`` each training batch is flipped, padded-and-cropped and mixed up on
@@ -252,17 +253,34 @@ def _program(cfg: Experiment, input_shape: tuple[int, ...], num_classes: int) ->
             # update i already uses the new λ.
             a2 = autol2_lib.update(m.autol2, m.step, bare, acc, lr_t, cfg.autol2)
             l2 = a2.l2
+        # Divergence is read from the loss, which is known before the update, so the update
+        # and the freeze (``where``) fuse into one pass over each parameter, with no reduction
+        # over the new parameters on the step's path. Parameters that turn non-finite while the
+        # loss is still finite make the next step's loss non-finite; ``member_chunk`` also
+        # checks them once per chunk.
+        finite = jnp.isfinite(bare)
+        ok = active & finite
         # ∇(L + ½λ‖θ‖²) = ∇L + λθ, added before momentum (coupled L2).
         grads = jax.tree.map(lambda g, p: g + l2 * p, g_bare, m.params)
-        velocity = jax.tree.map(lambda v, g: mu * v + g, m.velocity, grads)
-        params = jax.tree.map(lambda p, v: p - lr_t * v, m.params, velocity)
-        finite = jnp.isfinite(bare) & jnp.all(
-            jnp.stack([jnp.all(jnp.isfinite(p)) for p in jax.tree.leaves(params)])
-        )
-        ok = active & finite
+        if opt.momentum == 0:
+            # v = 0·v + g is g: no velocity to carry (it stays zero), one pass per parameter.
+            velocity = m.velocity
+            params = _tree_where(
+                ok, jax.tree.map(lambda p, g: p - lr_t * g, m.params, grads), m.params
+            )
+        else:
+            velocity = _tree_where(
+                ok, jax.tree.map(lambda v, g: mu * v + g, m.velocity, grads), m.velocity
+            )
+            # Materialise v before θ reads it: fused into both updates, the old θ and v would
+            # each be read after being overwritten, and the loop would copy them every step.
+            velocity = jax.lax.optimization_barrier(velocity)
+            params = _tree_where(
+                ok, jax.tree.map(lambda p, v: p - lr_t * v, m.params, velocity), m.params
+            )
         m_new = m._replace(
-            params=_tree_where(ok, params, m.params),
-            velocity=_tree_where(ok, velocity, m.velocity),
+            params=params,
+            velocity=velocity,
             step=jnp.where(ok, m.step + 1, m.step),
             diverged_step=jnp.where(active & ~finite, m.step, m.diverged_step),
             l2=jnp.where(ok, l2, m.l2),
@@ -297,13 +315,21 @@ def _program(cfg: Experiment, input_shape: tuple[int, ...], num_classes: int) ->
             return sgd_step(state, x_train, y_train, first_epoch, perms)
 
         m, (bare, acc, lr_t) = jax.lax.scan(body, m, None, length=cfg.eval_every)
+        norm = sq_norm(m.params)
+        # Parameters non-finite with a finite last loss: diverged at the step whose loss they
+        # would give (θ_t is the member after t updates), and nothing of them is recorded.
+        blown = ~jnp.isfinite(norm)
+        m = m._replace(
+            diverged_step=jnp.where(blown & (m.diverged_step < 0), m.step, m.diverged_step)
+        )
         test_acc, test_loss = evaluate(m.params, x_test, y_test, weights)
+        nan = jnp.float32(jnp.nan)
         metrics = {
-            "test_accuracy": test_acc,
-            "test_loss": test_loss,
+            "test_accuracy": jnp.where(blown, nan, test_acc),
+            "test_loss": jnp.where(blown, nan, test_loss),
             "train_accuracy": acc[-1],
             "train_loss": bare[-1],
-            "sq_norm": sq_norm(m.params),
+            "sq_norm": norm,
             "l2": m.l2,
             "learning_rate": lr_t[-1],
         }

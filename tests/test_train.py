@@ -101,6 +101,24 @@ def test_diverging_member_leaves_the_others_bit_identical(ds):
         np.testing.assert_array_equal(with_bad[k][:2], clean[k], err_msg=k)
 
 
+def test_parameters_blown_at_a_chunk_end_are_caught_there(ds):
+    # η = 1e38: the first update leaves the loss of step 0 finite but the parameters at or past
+    # float32's range. With an evaluation after every step, the chunk's end sees them first:
+    # the member is diverged at step 1 (θ_1 is the one that broke) and nothing of θ_1 is
+    # recorded; the sane member beside it is untouched.
+    cfg = tiny(
+        grid=C.GridConfig(l2=(1e-3,), learning_rate=(0.1, 1e38), seeds=(0,)),
+        duration=C.DurationConfig(num_steps=3),
+        eval_every=1,
+    )
+    out = train.train_grid(cfg, ds)
+    assert list(out["diverged_step"]) == [-1, 1]
+    assert list(out["num_steps"]) == [3, 1]
+    assert np.isfinite(out["train_loss"][1, 0])  # step 0's loss was finite
+    assert np.isnan(out["test_accuracy"][1]).all() and np.isnan(out["test_loss"][1]).all()
+    assert np.isfinite(out["test_accuracy"][0]).all()
+
+
 def test_changing_l2_mid_run_does_not_retrace(ds):
     cfg = tiny(duration=C.DurationConfig(num_steps=40))
     trainer = train.GridTrainer(cfg, [0, 1, 2, 3], ds)
