@@ -246,6 +246,7 @@ CHAPTER_RUNS = {
         "optimal_l2_predicted",
         "optimal_l2_seeds",
         "optimal_l2_predicted_seeds",
+        "optimal_l2_long",
     ),
     "3. AutoL2": ("autol2_mlp", "autol2_mlp_const", "autol2_cnn", "autol2_cnn_const"),
     "5. Beyond constant learning rates": (

@@ -1179,6 +1179,74 @@ def scaled_budget_by_lr(
     return fig
 
 
+def scaled_budget_by_horizon(
+    runs: Sequence[tuple[Arrays, float]],
+    title: str = "Budget ∝ 1/(λη): two constants",
+) -> go.Figure:
+    """Curve (b) of sweeps over λ (one η) whose members train ``horizon``/(λη) steps, one
+    ``(results, horizon)`` per sweep: best test accuracy within the budget against λ, with λ = 0
+    (whole run) as a dotted line. The **budget slider** shows one horizon (``all``: every
+    one); hollow markers are members capped before their budget."""
+    fig = go.Figure()
+    tags: list[int] = []
+    xs_all = np.concatenate([np.asarray(r["member_l2"], float) for r, _ in runs])
+    x0, x1 = xs_all[xs_all > 0].min() / 1.6, xs_all.max() * 1.6
+    for j, (results, horizon) in enumerate(runs):
+        l2 = np.asarray(results["member_l2"], float)
+        b = analysis.scaled_budget(results, horizon)
+        pos = l2 > 0
+        o = np.argsort(-l2[pos])
+        fig.add_trace(
+            go.Scatter(
+                x=l2[pos][o],
+                y=b.accuracy[pos][o],
+                mode="lines+markers",
+                line=dict(color=color_for(j), width=3),
+                marker=dict(
+                    size=9, symbol=np.where(b.capped[pos][o], "circle-open", "circle").tolist()
+                ),
+                name=f"(b) budget {horizon:g}/(λη)",
+                customdata=b.budget[pos][o],
+                hovertemplate="λ=%{x:.3g}<br>budget %{customdata:.0f} steps"
+                "<br>acc %{y:.3f}<extra></extra>",
+            )
+        )
+        tags.append(j)
+        if (~pos).any():
+            steps0 = int(np.asarray(results["num_steps"])[~pos][0])
+            fig.add_trace(
+                _hline(
+                    x0,
+                    x1,
+                    float(b.accuracy[~pos][0]),
+                    line=dict(color=color_for(j), dash="dot"),
+                    name=f"λ = 0, {steps0} steps",
+                )
+            )
+            tags.append(j)
+    labels = ["all"] + [f"{h:g}/(λη)" for _, h in runs]
+    steps = [
+        dict(
+            method="restyle",
+            label=lab,
+            args=[{"visible": [sel is None or t == sel for t in tags]}],
+        )
+        for lab, sel in zip(labels, [None, *range(len(runs))], strict=True)
+    ]
+    fig.update_layout(
+        title=title,
+        xaxis=dict(title="λ", type="log", exponentformat="power", range=np.log10([x0, x1])),
+        yaxis=dict(title="best test accuracy within the budget"),
+        sliders=[
+            dict(
+                active=0, steps=steps, currentvalue=dict(prefix="budget: "), y=-0.18, pad=dict(t=10)
+            )
+        ],
+        margin=dict(b=150),
+    )
+    return fig
+
+
 # --- chapter 5: schedules, momentum, batch norm ------------------------------------------------
 
 

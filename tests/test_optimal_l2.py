@@ -255,8 +255,13 @@ def test_chapter2_claims_fail_when_the_prediction_is_off_or_lambda_does_not_matt
 
 def test_chapter2_claims_need_the_probe_first(tmp_path):
     lines = [c for c in check.run("cpu", tmp_path) if c.chapter == "ch2"]
-    assert len(lines) == 1 and not lines[0].passed
-    assert "python -m l2lib sweep optimal_l2" in lines[0].measured
+    assert [c.name for c in lines] == [
+        "optimal_l2: run available",
+        "optimal_l2_long: run available",
+    ]
+    assert not any(c.passed for c in lines)
+    assert "python -m l2lib sweep optimal_l2 " in lines[0].measured
+    assert "python -m l2lib sweep optimal_l2_long " in lines[1].measured
 
 
 # --- figures ------------------------------------------------------------------------------------
@@ -312,3 +317,49 @@ def test_predicted_runs_need_the_probe_and_say_how_to_make_it(tmp_path, monkeypa
     monkeypatch.setenv("L2LIB_STORE", str(tmp_path))
     with pytest.raises(ValueError, match="python -m l2lib sweep optimal_l2_probe --scale ci"):
         experiments.get("optimal_l2_predicted", "ci")
+
+
+def test_curve_b_claims_judge_the_drop_the_gain_and_the_smallest_decade():
+    # Budget 2/(λη) at η = 0.4, evaluations every 10 steps: λ = 0.5 → 10 steps, 0.05 → 100, …
+    l2 = np.array([0.5, 0.05, 0.025, 0.01, 0.005, 0.0])
+    steps = 10 * np.arange(1, 101)
+
+    def run(final):  # each member rises linearly to ``final`` at the end of its budget
+        budget = np.array([2 / (v * 0.4) if v > 0 else np.inf for v in l2])
+        acc = np.minimum(steps[None, :] / np.minimum(budget, 1000)[:, None], 1.0)
+        return _results(np.asarray(final)[:, None] * acc, [1000] * len(l2), l2)
+
+    good = list(
+        check.scaled_budget_claims(
+            l2, analysis.scaled_budget(run([0.5, 0.75, 0.752, 0.754, 0.755, 0.6]), 2.0), 2.0
+        )
+    )
+    assert [c.passed for c in good] == [True, True]
+    assert "0.500→0.755" in good[0].measured and "spread 0.5 pt" in good[1].measured
+    assert "λ=0 (whole run) 0.600" in good[1].measured
+    dip = list(
+        check.scaled_budget_claims(
+            l2, analysis.scaled_budget(run([0.5, 0.75, 0.72, 0.73, 0.70, 0.6]), 2.0), 2.0
+        )
+    )
+    assert [c.passed for c in dip] == [False, False]
+    assert "5.0 pt (λ=0.005)" in dip[0].measured
+
+
+def test_budget_by_horizon_figure_has_one_slider_step_per_budget():
+    l2 = [0.1, 0.01, 0.0]
+    a = _results([[0.2, 0.5, 0.4, 0.4], [0.1, 0.2, 0.3, 0.6], [0.1, 0.1, 0.3, 0.5]], [40] * 3, l2)
+    fig = figures.scaled_budget_by_horizon([(a, 0.4), (a, 1.6)])
+    (slider,) = fig.layout.sliders
+    assert [s.label for s in slider.steps] == ["all", "0.4/(λη)", "1.6/(λη)"]
+    names = [tr.name for tr in fig.data]
+    assert names == [
+        "(b) budget 0.4/(λη)",
+        "λ = 0, 40 steps",
+        "(b) budget 1.6/(λη)",
+        "λ = 0, 40 steps",
+    ]
+    assert slider.steps[2].args[0]["visible"] == [False, False, True, True]
+    # budget 0.4/(λη): λ=0.1 → 10 steps, λ=0.01 → 100 steps, capped at the 40 trained (hollow)
+    np.testing.assert_allclose(fig.data[0].y, [0.2, 0.6])
+    assert list(fig.data[0].marker.symbol) == ["circle", "circle-open"]
