@@ -318,7 +318,8 @@ def _program(cfg: Experiment, input_shape: tuple[int, ...], num_classes: int) ->
             state, last = sgd_step(state, x_train, y_train, first_epoch, perms)
             return (state, last), None
 
-        zero = jnp.float32(0)
+        # (0·λ, not a constant: under shard_map the carry must vary over the member axis.)
+        zero = 0 * m.l2
         (m, (bare, acc, lr_t)), _ = jax.lax.scan(
             body, (m, (zero, zero, zero)), None, length=cfg.eval_every
         )
