@@ -239,6 +239,7 @@ CHAPTER_RUNS = {
         "timescale_mlp_long",
         "timescale_mlp_longer",
         "timescale_cnn",
+        "timescale_cnn_long",
     ),
     "2. Performance against λ": (
         "optimal_l2",

@@ -129,10 +129,11 @@ def horizon_ratios(short: store_lib.Results, long: store_lib.Results) -> dict[tu
     return out
 
 
-#: (shorter, longer) pairs of MLP sweeps whose fitted members' t* are compared.
+#: (shorter, longer) pairs of sweeps whose fitted members' t* are compared.
 HORIZON_PAIRS = {
     "timescale_mlp_long": "timescale_mlp",
     "timescale_mlp_longer": "timescale_mlp_long",
+    "timescale_cnn_long": "timescale_cnn",
 }
 
 
@@ -146,7 +147,7 @@ def _horizon_claims(name: str, scale: str, root) -> Iterator[Claim]:
     h0, h1 = short_cfg.duration.horizon, long_cfg.duration.horizon
     yield Claim(
         "ch1",
-        f"MLP: t* not set by the horizon ({h0:g}→{h1:g})",
+        f"{long_cfg.model.kind.upper()}: t* not set by the horizon ({h0:g}→{h1:g})",
         med < HORIZON_RATIO,
         f"median t*(λητ={h1:g})/t*(λητ={h0:g}) = {med:.2f} over {len(ratios)} members ({per})",
         f"< {HORIZON_RATIO:.2f} (1: peak real; {h1 / h0:g}: set by the end of the run)",
@@ -161,6 +162,8 @@ CLAIMS: list[tuple[str, str, Callable[[str, str, object], Iterator[Claim]]]] = [
     ("ch1", "timescale_mlp_longer", _timescale_claims),
     ("ch1", "timescale_mlp_longer", _horizon_claims),
     ("ch1", "timescale_cnn", _timescale_claims),
+    ("ch1", "timescale_cnn_long", _timescale_claims),
+    ("ch1", "timescale_cnn_long", _horizon_claims),
 ]
 
 
