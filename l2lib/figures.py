@@ -1515,22 +1515,14 @@ def schedule_l2opt(
         sliders=[
             dict(
                 active=0,
-                steps=t_steps,
-                currentvalue=dict(prefix="T = "),
-                x=0.0,
+                steps=steps,
+                currentvalue=dict(prefix=prefix),
+                x=x,
                 len=0.48,
                 y=-0.18,
                 pad=dict(t=10),
-            ),
-            dict(
-                active=0,
-                steps=k_steps,
-                currentvalue=dict(prefix="schedule: "),
-                x=0.52,
-                len=0.48,
-                y=-0.18,
-                pad=dict(t=10),
-            ),
+            )
+            for steps, prefix, x in ((t_steps, "T = ", 0.0), (k_steps, "schedule: ", 0.52))
         ],
         margin=dict(b=150),
     )
