@@ -371,6 +371,33 @@ def sync_setup_cells() -> list[pathlib.Path]:
     return changed
 
 
+def fixed_budget_table(res: store.Results, budget: int):
+    """t* of every λ > 0 member of a one-η sweep read within the same budget of ``budget`` steps
+    (:func:`l2lib.check.fixed_budget_fit`), and whether it enters the fit."""
+    from l2lib import check
+
+    fit, pk = check.fixed_budget_fit(res.arrays, budget)
+    l2, lr = res["member_l2"], res["member_learning_rate"]
+    rows = [
+        [
+            f"{a:.3g}",
+            f"{a * b * budget:.3g}",
+            f"{t:.0f}",
+            f"{a * b * t:.3g}",
+            f"{acc:.3f}",
+            "yes" if used else "no",
+        ]
+        for a, b, t, acc, used in zip(l2, lr, pk.t_star, pk.best_accuracy, fit.used, strict=True)
+        if a > 0
+    ]
+    return table(
+        ["λ", f"λη·T (T={budget})", "t* within T", "λη·t*", "best acc within T", "in the fit"],
+        rows,
+        caption=f"Every member trained the same {budget} steps: t* and its slope "
+        f"{fit.slope:+.2f} (95% CI {fit.slope_ci[0]:+.2f}, {fit.slope_ci[1]:+.2f})",
+    )
+
+
 def horizon_table(*runs: store.Results):
     """t* of each member fitted in the first run, in every run (same members, longer horizons)."""
     from l2lib import check

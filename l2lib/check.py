@@ -154,6 +154,52 @@ def _horizon_claims(name: str, scale: str, root) -> Iterator[Claim]:
     )
 
 
+#: Chapter 1's relation where the end of the run cannot set t*: chapter 2's sweep (one η) trains
+#: every member at least its largest budget T, so truncated at T every member has the same
+#: budget. Members enter when chapter 1's stopping rule would have stopped them within T
+#: (λη·T ≥ TIMESCALE_HORIZON, i.e. trained past where chapter 1 reads their peak); same goal as
+#: chapter 1's slope. Added after the horizon checks failed, with the goal unchanged.
+def fixed_budget_fit(
+    arrays: analysis.Arrays, budget: int
+) -> tuple[analysis.TimescaleFit, analysis.Peaks]:
+    """The t* fit of a sweep truncated at ``budget`` steps, over the members that trained it
+    whole and have λη·budget ≥ chapter 1's horizon (censored and diverged members left out)."""
+    steps = np.asarray(arrays["eval_step"])
+    keep = steps <= budget
+    cut = dict(
+        arrays, eval_step=steps[keep], test_accuracy=np.asarray(arrays["test_accuracy"])[:, keep]
+    )
+    pk = analysis.peaks(cut)
+    l2 = np.asarray(arrays["member_l2"], np.float64)
+    lr = np.asarray(arrays["member_learning_rate"], np.float64)
+    mask = (
+        (np.asarray(arrays["num_steps"]) >= budget)
+        & (l2 * lr * budget >= experiments.TIMESCALE_HORIZON)
+        & ~pk.censored
+        & ~pk.diverged
+    )
+    return analysis.fit_timescale(l2, lr, pk.t_star, mask), pk
+
+
+def _fixed_budget_claims(name: str, scale: str, root) -> Iterator[Claim]:
+    res = store_lib.Store(root).load(experiments.get(name, scale))
+    budget = max(experiments.OPTIMAL_L2_BUDGETS[scale])
+    f, pk = fixed_budget_fit(res.arrays, budget)
+    l2 = np.asarray(res.arrays["member_l2"], np.float64)
+    lr = np.asarray(res.arrays["member_learning_rate"], np.float64)
+    per = ", ".join(
+        f"λ={a:.3g}: {t:.0f} (λη·t* {a * b * t:.3g})"
+        for a, b, t in zip(l2[f.used], lr[f.used], pk.t_star[f.used], strict=True)
+    )
+    yield Claim(
+        "ch1",
+        f"MLP, fixed budget T={budget}: slope of log t* vs log λη",
+        abs(f.slope + 1) <= SLOPE_TOLERANCE,
+        f"{f.slope:+.3f} (95% CI {f.slope_ci[0]:+.3f}, {f.slope_ci[1]:+.3f}; n={f.n}); t*: {per}",
+        f"-1 ± {SLOPE_TOLERANCE}",
+    )
+
+
 #: (chapter, experiment, claims generator) in the order the book presents them.
 CLAIMS: list[tuple[str, str, Callable[[str, str, object], Iterator[Claim]]]] = [
     ("ch1", "timescale_mlp", _timescale_claims),
@@ -164,6 +210,7 @@ CLAIMS: list[tuple[str, str, Callable[[str, str, object], Iterator[Claim]]]] = [
     ("ch1", "timescale_cnn", _timescale_claims),
     ("ch1", "timescale_cnn_long", _timescale_claims),
     ("ch1", "timescale_cnn_long", _horizon_claims),
+    ("ch1", "optimal_l2", _fixed_budget_claims),
 ]
 
 
