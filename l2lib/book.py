@@ -249,7 +249,13 @@ CHAPTER_RUNS = {
         "optimal_l2_predicted_seeds",
         "optimal_l2_long",
     ),
-    "3. AutoL2": ("autol2_mlp", "autol2_mlp_const", "autol2_cnn", "autol2_cnn_const"),
+    "3. AutoL2": (
+        "autol2_mlp",
+        "autol2_mlp_const",
+        "autol2_cnn",
+        "autol2_cnn_const",
+        "autol2_mlp_timescale",
+    ),
     "5. Beyond constant learning rates": (
         "schedule_step",
         "schedule_step_low",

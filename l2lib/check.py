@@ -502,6 +502,7 @@ def _autol2_claims(name: str, scale: str, root) -> Iterator[Claim]:
 CLAIMS += [
     ("ch3", "autol2_mlp", _autol2_claims),
     ("ch3", "autol2_cnn", _autol2_claims),
+    ("ch3", "autol2_mlp_timescale", _autol2_claims),
 ]
 
 

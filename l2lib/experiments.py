@@ -440,8 +440,14 @@ AUTOL2_CNN_STEPS = 3100
 AUTOL2_CNN_SEEDS = (0, 1)
 
 
+#: Variants of the rule compared with an existing setup's constants: variant → constant sweep.
+AUTOL2_VARIANTS = {"autol2_mlp_timescale": "autol2_mlp_const"}
+
+
 def autol2_pair(name: str) -> tuple[str, str]:
     """(AutoL2 experiment, constant-λ experiment) of a chapter-3 setup, from either name."""
+    if name in AUTOL2_VARIANTS:
+        return name, AUTOL2_VARIANTS[name]
     base = name.removesuffix("_const")
     return base, base + "_const"
 
@@ -484,6 +490,18 @@ def _autol2_cnn_cpu() -> Experiment:
 @register("autol2_cnn_const", "cpu")
 def _autol2_cnn_const_cpu() -> Experiment:
     return _autol2_cpu(_CNN, AUTOL2_CNN_STEPS, AUTOL2_CNN_SEEDS, False, len(AUTOL2_CNN_SEEDS))
+
+
+# A variant, made after the authors' rule failed on the MLP (its decays come as fast as the
+# refractory period allows, driven by batch noise): the same MLP sweep, the refractory period on
+# L2's own clock — no decay until λ·η·(t − t_decay) ≥ c, the c that chapter 2's one cheap probe
+# measures (``probe_c``; a missing probe is a ValueError naming the command) — every other
+# constant the authors'. Compared with the MLP's constants under chapter 3's goal.
+@register("autol2_mlp_timescale", "cpu")
+def _autol2_mlp_timescale_cpu() -> Experiment:
+    cfg = _autol2_mlp_cpu()
+    rule = C.AutoL2Config(refractory=float(probe_c("cpu").c), refractory_units="l2_eta_t")
+    return dataclasses.replace(cfg, autol2=rule)
 
 
 def _autol2_ci(model: C.ModelConfig, auto: bool) -> Experiment:
