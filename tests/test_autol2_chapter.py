@@ -182,3 +182,15 @@ def test_paper_scale_cnn_pair_is_the_authors_fig_1c():
         duration=authors.fixed_epochs(authors.AUTOL2_EPOCHS),
     )
     assert const == dataclasses.replace(baseline, name=const.name, scale="paper")
+
+
+def test_the_timescale_variant_is_the_mlp_sweep_with_the_probe_c_as_refractory_clock():
+    assert experiments.autol2_pair("autol2_mlp_timescale") == (
+        "autol2_mlp_timescale",
+        "autol2_mlp_const",
+    )
+    variant = experiments.get("autol2_mlp_timescale", "cpu")
+    authors = experiments.get("autol2_mlp", "cpu")
+    assert variant.autol2.refractory_units == "l2_eta_t"
+    assert variant.autol2.refractory == pytest.approx(experiments.probe_c("cpu").c)
+    assert dataclasses.replace(variant, name="autol2_mlp", autol2=authors.autol2) == authors
