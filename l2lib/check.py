@@ -78,17 +78,23 @@ def timescale_summary(res: store_lib.Results) -> TimescaleSummary:
     return TimescaleSummary(fit, c_per_lr, col, pk)
 
 
+def slope_claim(label: str, fit: analysis.TimescaleFit, detail: str = "") -> Claim:
+    """Chapter 1's slope claim: log t* against log λη within −1 ± SLOPE_TOLERANCE."""
+    return Claim(
+        "ch1",
+        f"{label}: slope of log t* vs log λη",
+        abs(fit.slope + 1) <= SLOPE_TOLERANCE,
+        f"{fit.slope:+.3f} (95% CI {fit.slope_ci[0]:+.3f}, {fit.slope_ci[1]:+.3f}; n={fit.n})"
+        + detail,
+        f"-1 ± {SLOPE_TOLERANCE}",
+    )
+
+
 def _timescale_claims(name: str, scale: str, root) -> Iterator[Claim]:
     res = store_lib.Store(root).load(experiments.get(name, scale))
     s = timescale_summary(res)
     f = s.fit
-    yield Claim(
-        "ch1",
-        f"{name}: slope of log t* vs log λη",
-        abs(f.slope + 1) <= SLOPE_TOLERANCE,
-        f"{f.slope:+.3f} (95% CI {f.slope_ci[0]:+.3f}, {f.slope_ci[1]:+.3f}; n={f.n})",
-        f"-1 ± {SLOPE_TOLERANCE}",
-    )
+    yield slope_claim(name, f)
     cs = list(s.c_per_lr.values())
     spread = max(cs) / min(cs) if len(cs) > 1 else float("nan")
     per = ", ".join(f"η={k:g}: {v:.3g}" for k, v in s.c_per_lr.items())
@@ -191,13 +197,7 @@ def _fixed_budget_claims(name: str, scale: str, root) -> Iterator[Claim]:
         f"λ={a:.3g}: {t:.0f} (λη·t* {a * b * t:.3g})"
         for a, b, t in zip(l2[f.used], lr[f.used], pk.t_star[f.used], strict=True)
     )
-    yield Claim(
-        "ch1",
-        f"MLP, fixed budget T={budget}: slope of log t* vs log λη",
-        abs(f.slope + 1) <= SLOPE_TOLERANCE,
-        f"{f.slope:+.3f} (95% CI {f.slope_ci[0]:+.3f}, {f.slope_ci[1]:+.3f}; n={f.n}); t*: {per}",
-        f"-1 ± {SLOPE_TOLERANCE}",
-    )
+    yield slope_claim(f"MLP, fixed budget T={budget}", f, f"; t*: {per}")
 
 
 #: (chapter, experiment, claims generator) in the order the book presents them.

@@ -842,6 +842,22 @@ def budget_grid(budgets: Sequence[int], every: int, start: int = 250) -> list[in
     return sorted(t for t in ts | {int(b) for b in budgets} if 0 < t <= top)
 
 
+def _budget_trace(
+    b: analysis.ScaledBudget, sel: np.ndarray, x: np.ndarray, line: dict, name: str, **kw
+) -> go.Scatter:
+    """Curve (b) of the members ``sel`` (an index array, in drawing order) against ``x``:
+    members capped before their budget are hollow markers."""
+    return go.Scatter(
+        x=x,
+        y=b.accuracy[sel],
+        mode="lines+markers",
+        line=line,
+        marker=dict(size=9, symbol=np.where(b.capped[sel], "circle-open", "circle").tolist()),
+        name=name,
+        **kw,
+    )
+
+
 def _hline(x0: float, x1: float, y: float, **kw) -> go.Scatter:
     return go.Scatter(x=[x0, x1], y=[y, y], mode="lines", **kw)
 
@@ -869,17 +885,15 @@ def budget_curves(
     lo, hi = np.nanmin(vals) - 0.02, np.nanmax(vals) + 0.02
     fig = go.Figure()
     tags: list[int | None] = []
+    sel = np.flatnonzero(pos)[order]
     fig.add_trace(
-        go.Scatter(
-            x=xs,
-            y=b.accuracy[pos][order],
-            mode="lines+markers",
-            line=dict(color="black", width=3),
-            marker=dict(
-                size=9, symbol=np.where(b.capped[pos][order], "circle-open", "circle").tolist()
-            ),
-            name=f"(b) budget {horizon:g}/(λη)",
-            customdata=b.budget[pos][order],
+        _budget_trace(
+            b,
+            sel,
+            xs,
+            dict(color="black", width=3),
+            f"(b) budget {horizon:g}/(λη)",
+            customdata=b.budget[sel],
             hovertemplate="λ=%{x:.3g}<br>budget %{customdata:.0f} steps<br>acc %{y:.3f}<extra></extra>",
         )
     )
@@ -1142,20 +1156,16 @@ def scaled_budget_by_lr(
     x0, x1 = x[x > 0].min() / 1.6, x.max() * 1.6
     fig = go.Figure()
     for j, eta in enumerate(lrs):
-        sel = (lr == eta) & (l2 > 0)
-        o = np.argsort(-x[sel])
+        sel = np.flatnonzero((lr == eta) & (l2 > 0))
+        sel = sel[np.argsort(-x[sel])]
         fig.add_trace(
-            go.Scatter(
-                x=x[sel][o],
-                y=b.accuracy[sel][o],
-                mode="lines+markers",
-                line=dict(color=color_for(j)),
-                marker=dict(
-                    size=9,
-                    symbol=np.where(b.capped[sel][o], "circle-open", "circle").tolist(),
-                ),
-                name=f"η={_fmt(eta)}",
-                customdata=np.stack([l2[sel][o], b.budget[sel][o]], axis=1),
+            _budget_trace(
+                b,
+                sel,
+                x[sel],
+                dict(color=color_for(j)),
+                f"η={_fmt(eta)}",
+                customdata=np.stack([l2[sel], b.budget[sel]], axis=1),
                 hovertemplate="λ=%{customdata[0]:.3g} λη=%{x:.3g}<br>budget %{customdata[1]:.0f}"
                 "<br>acc %{y:.3f}<extra></extra>",
             )
@@ -1195,18 +1205,15 @@ def scaled_budget_by_horizon(
         l2 = np.asarray(results["member_l2"], float)
         b = analysis.scaled_budget(results, horizon)
         pos = l2 > 0
-        o = np.argsort(-l2[pos])
+        sel = np.flatnonzero(pos)[np.argsort(-l2[pos])]
         fig.add_trace(
-            go.Scatter(
-                x=l2[pos][o],
-                y=b.accuracy[pos][o],
-                mode="lines+markers",
-                line=dict(color=color_for(j), width=3),
-                marker=dict(
-                    size=9, symbol=np.where(b.capped[pos][o], "circle-open", "circle").tolist()
-                ),
-                name=f"(b) budget {horizon:g}/(λη)",
-                customdata=b.budget[pos][o],
+            _budget_trace(
+                b,
+                sel,
+                l2[sel],
+                dict(color=color_for(j), width=3),
+                f"(b) budget {horizon:g}/(λη)",
+                customdata=b.budget[sel],
                 hovertemplate="λ=%{x:.3g}<br>budget %{customdata:.0f} steps"
                 "<br>acc %{y:.3f}<extra></extra>",
             )
