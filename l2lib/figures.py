@@ -114,6 +114,14 @@ def _members(results: Arrays):
     return l2, lr, sorted(set(l2.tolist())), sorted(set(lr.tolist()))
 
 
+def _peak_marker(steps: np.ndarray, t_star: float) -> dict:
+    """Markers of one member's curve over ``steps``: a ◆ at its t* only (none if t* is NaN)."""
+    sizes = np.zeros(len(steps))
+    if np.isfinite(t_star):
+        sizes[int(np.flatnonzero(steps == t_star)[0])] = 9
+    return dict(size=sizes, symbol="diamond")
+
+
 def accuracy_curves(results: Arrays, title: str = "Test accuracy during training") -> go.Figure:
     """Test accuracy against steps for every member; ◆ marks each member's t* (paper Fig. 2a)."""
     l2, lr, l2s, lrs = _members(results)
@@ -122,15 +130,12 @@ def accuracy_curves(results: Arrays, title: str = "Test accuracy during training
     acc = np.asarray(results["test_accuracy"])
     fig = go.Figure()
     for i in range(len(l2)):
-        sizes = np.zeros(len(steps))
-        if np.isfinite(pk.t_star[i]):
-            sizes[int(np.flatnonzero(steps == pk.t_star[i])[0])] = 9
         fig.add_trace(
             go.Scatter(
                 x=steps,
                 y=acc[i],
                 mode="lines+markers",
-                marker=dict(size=sizes, symbol="diamond"),
+                marker=_peak_marker(steps, pk.t_star[i]),
                 line=dict(color=color_for(lrs.index(lr[i]))),
                 name=f"λ={_fmt(l2[i])}, η={_fmt(lr[i])}",
                 hovertemplate=f"λ={_fmt(l2[i])} η={_fmt(lr[i])}<br>step %{{x}}<br>acc %{{y:.3f}}<extra></extra>",
@@ -1271,15 +1276,12 @@ def schedule_curves(results: Arrays, config, title: str = "Test accuracy under a
     }
     fig = go.Figure()
     for i in range(len(l2)):
-        sizes = np.zeros(len(steps))
-        if np.isfinite(pk.t_star[i]):
-            sizes[int(np.flatnonzero(steps == pk.t_star[i])[0])] = 9
         fig.add_trace(
             go.Scatter(
                 x=clocks["λ·∫η dt (integrated clock)"][i],
                 y=acc[i],
                 mode="lines+markers",
-                marker=dict(size=sizes, symbol="diamond"),
+                marker=_peak_marker(steps, pk.t_star[i]),
                 line=dict(color=color_for(lrs.index(lr[i]))),
                 name=f"λ={_fmt(l2[i])}, η₀={_fmt(lr[i])}",
                 hovertemplate=f"λ={_fmt(l2[i])} η₀={_fmt(lr[i])}<br>x %{{x:.3g}}<br>acc %{{y:.3f}}<extra></extra>",
