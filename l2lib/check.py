@@ -140,6 +140,7 @@ HORIZON_PAIRS = {
     "timescale_mlp_long": "timescale_mlp",
     "timescale_mlp_longer": "timescale_mlp_long",
     "timescale_cnn_long": "timescale_cnn",
+    "timescale_fmnist_long": "timescale_fmnist",
 }
 
 
@@ -151,9 +152,12 @@ def _horizon_claims(name: str, scale: str, root) -> Iterator[Claim]:
     med = float(np.median(list(ratios.values())))
     per = ", ".join(f"λ={k[0]:g},η={k[1]:g}: {v:.2f}" for k, v in sorted(ratios.items()))
     h0, h1 = short_cfg.duration.horizon, long_cfg.duration.horizon
+    label = long_cfg.model.kind.upper()
+    if long_cfg.data.name != "mnist1d":
+        label += f" on {long_cfg.data.name}"
     yield Claim(
         "ch1",
-        f"{long_cfg.model.kind.upper()}: t* not set by the horizon ({h0:g}→{h1:g})",
+        f"{label}: t* not set by the horizon ({h0:g}→{h1:g})",
         med < HORIZON_RATIO,
         f"median t*(λητ={h1:g})/t*(λητ={h0:g}) = {med:.2f} over {len(ratios)} members ({per})",
         f"< {HORIZON_RATIO:.2f} (1: peak real; {h1 / h0:g}: set by the end of the run)",
@@ -210,6 +214,9 @@ CLAIMS: list[tuple[str, str, Callable[[str, str, object], Iterator[Claim]]]] = [
     ("ch1", "timescale_cnn", _timescale_claims),
     ("ch1", "timescale_cnn_long", _timescale_claims),
     ("ch1", "timescale_cnn_long", _horizon_claims),
+    ("ch1", "timescale_fmnist", _timescale_claims),
+    ("ch1", "timescale_fmnist_long", _timescale_claims),
+    ("ch1", "timescale_fmnist_long", _horizon_claims),
     ("ch1", "optimal_l2", _fixed_budget_claims),
 ]
 

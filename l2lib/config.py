@@ -20,6 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DATASETS = ("mnist1d", "digits", "mnist", "fashion_mnist", "cifar10")
+#: Where a data set's arrays come from: ``None`` is the data set's default (generated locally,
+#: scikit-learn, or TFDS); ``idx`` reads the original IDX files of MNIST / Fashion-MNIST
+#: (their examples in file order, whereas TFDS stores them shuffled).
+DATA_SOURCES = (None, "idx")
+IDX_DATASETS = ("mnist", "fashion_mnist")
 MODELS = ("mlp", "cnn", "wrn")
 PARAMETERIZATIONS = ("standard", "ntk")
 LOSSES = ("cross_entropy", "mse")
@@ -53,8 +58,12 @@ class DataConfig:
         come from TensorFlow Datasets and need a ``data_dir`` holding them (or Colab).
       num_train: keep the first ``num_train`` training examples (``None``: all).
       num_test: keep the first ``num_test`` test examples (``None``: all).
-      data_dir: TFDS data directory (ignored for the local data sets).
+      data_dir: TFDS data directory (ignored for the local data sets); with ``source="idx"``
+        the directory holding the four IDX files (``None``: the Debian package's directory).
       augment: flip, pad-and-crop and mixup as in the authors' CIFAR-10 code (images only).
+      source: ``None`` (the data set's default source) or ``"idx"`` (MNIST / Fashion-MNIST from
+        their original IDX files, e.g. Debian's ``dataset-fashion-mnist``). The same images as
+        TFDS's, in another order, so a different config (and hash).
     """
 
     name: str = "mnist1d"
@@ -62,10 +71,15 @@ class DataConfig:
     num_test: int | None = None
     data_dir: str | None = None
     augment: bool = False
+    source: str | None = None
 
     def __post_init__(self) -> None:
         if self.name not in DATASETS:
             _fail("data", "name", self.name, f"unknown data set; use one of {DATASETS}")
+        if self.source not in DATA_SOURCES:
+            _fail("data", "source", self.source, f"use one of {DATA_SOURCES}")
+        if self.source == "idx" and self.name not in IDX_DATASETS:
+            _fail("data", "source", self.source, f"IDX files exist only for {IDX_DATASETS}")
         for f in ("num_train", "num_test"):
             v = getattr(self, f)
             if v is not None and (not isinstance(v, int) or v <= 0):
@@ -315,10 +329,16 @@ class Experiment:
     def hash(self) -> str:
         """A stable content hash: same config → same hash across processes and machines.
 
-        ``data.data_dir`` is where data lives, not what it is, so it is left out.
+        ``data.data_dir`` is where data lives, not what it is, so it is left out; so is
+        ``data.source`` when it is the default (``None``), which keeps the hashes of configs
+        made before that field existed.
         """
         d = self.to_dict()
-        d["data"] = {k: v for k, v in d["data"].items() if k != "data_dir"}
+        d["data"] = {
+            k: v
+            for k, v in d["data"].items()
+            if k != "data_dir" and not (k == "source" and v is None)
+        }
         text = json.dumps(d, sort_keys=True, separators=(",", ":"), default=_canon)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -11,6 +11,11 @@
   without it through TFDS's TensorFlow-free ArrayRecord data source, which needs the data
   already prepared on disk (``tfds build NAME --file_format=array_record``). Absent data raises
   :class:`DataUnavailableError` at once; there is never a fallback to another data set.
+- ``mnist``, ``fashion_mnist`` with ``source="idx"``: the same images from their original IDX
+  files (``train-images-idx3-ubyte[.gz]`` and the three others), in file order, from
+  ``cfg.data_dir`` or, for Fashion-MNIST, from Debian's ``dataset-fashion-mnist`` package
+  (``/usr/share/datasets/fashion-mnist``) — a package registry, so this works offline of the
+  data set's own site. Scaled per split like the TFDS images.
 
 Scaling: x ← (x − m)/s with one global mean m and standard deviation s over all entries (all
 pixels and channels) of an array. For the TFDS images each split uses its own m and s, as the
@@ -41,6 +46,14 @@ DIGITS_NUM_TEST = 500
 DIGITS_SPLIT_SEED = 0
 #: TFDS split names.
 TFDS_SPLITS = ("train", "test")
+#: Where Debian packages put the IDX files (``apt-get install dataset-fashion-mnist``).
+IDX_DEFAULT_DIRS = {"fashion_mnist": "/usr/share/datasets/fashion-mnist"}
+IDX_DEBIAN_PACKAGES = {"fashion_mnist": "dataset-fashion-mnist"}
+#: The four IDX files of MNIST and Fashion-MNIST (same names for both), by split.
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
 
 
 class Dataset(NamedTuple):
@@ -236,6 +249,68 @@ def _load_tfds(cfg: DataConfig) -> Dataset:
     return _finish(cfg, x_train, y_train, x_test, y_test, num_classes, per_split_stats=True)
 
 
+# ----------------------------------------------------------------------------- IDX files
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """An unsigned-byte IDX array (the MNIST file format), gzipped or not.
+
+    The header is two zero bytes, a type code (0x08: unsigned byte), the number of dimensions,
+    then one big-endian uint32 per dimension; the data follow in C order.
+    """
+    import gzip
+
+    path = pathlib.Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise ValueError(f"{path}: not an unsigned-byte IDX file (header {raw[:4].hex()})")
+    ndim = raw[3]
+    shape = tuple(int(v) for v in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    body = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
+    if body.size != int(np.prod(shape)):
+        raise ValueError(f"{path}: {body.size} bytes of data for shape {shape}")
+    return body.reshape(shape)
+
+
+def idx_dir(cfg: DataConfig) -> pathlib.Path:
+    """The directory the IDX files of ``cfg`` are read from (``data_dir`` or the default)."""
+    where = cfg.data_dir or IDX_DEFAULT_DIRS.get(cfg.name)
+    if where is None:
+        raise DataUnavailableError(
+            f"{cfg.name} from IDX files needs DataConfig(data_dir=...) naming the directory "
+            f"with {', '.join(IDX_FILES['train'] + IDX_FILES['test'])} (.gz or not)."
+        )
+    return pathlib.Path(where)
+
+
+def _idx_file(d: pathlib.Path, stem: str, cfg: DataConfig) -> pathlib.Path:
+    for name in (stem, stem + ".gz"):
+        if (d / name).exists():
+            return d / name
+    pkg = IDX_DEBIAN_PACKAGES.get(cfg.name)
+    how = f"`apt-get install {pkg}` (Debian), or " if pkg and cfg.data_dir is None else ""
+    raise DataUnavailableError(
+        f"{cfg.name} IDX file {stem}[.gz] is not in {d}: {how}pass DataConfig(data_dir=...) "
+        f"naming a directory with the four IDX files."
+    )
+
+
+def _load_idx(cfg: DataConfig) -> Dataset:
+    d = idx_dir(cfg)
+    arrays = {}
+    for split, (images, labels) in IDX_FILES.items():
+        x = read_idx(_idx_file(d, images, cfg))
+        y = read_idx(_idx_file(d, labels, cfg))
+        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
+            raise ValueError(f"{d}: {split} images {x.shape} and labels {y.shape} do not match")
+        arrays[split] = (x[..., None], y)  # (N, 28, 28, 1), as TFDS gives them
+    (x_train, y_train), (x_test, y_test) = arrays["train"], arrays["test"]
+    num_classes = int(max(y_train.max(), y_test.max())) + 1
+    return _finish(cfg, x_train, y_train, x_test, y_test, num_classes, per_split_stats=True)
+
+
 def load(cfg: DataConfig) -> Dataset:
     """Load the data set ``cfg`` names, scaled as in the module docstring.
 
@@ -248,10 +323,13 @@ def load(cfg: DataConfig) -> Dataset:
       (N, 28, 28, 1) for mnist / fashion_mnist, (N, 32, 32, 3) for cifar10; ``y`` int32.
 
     Raises:
-      DataUnavailableError: a TFDS data set is not available (one line naming the fix).
+      DataUnavailableError: a TFDS data set or IDX file is not available (one line naming
+        the fix).
     """
     if cfg.name == "mnist1d":
         return _load_mnist1d(cfg)
     if cfg.name == "digits":
         return _load_digits(cfg)
+    if cfg.source == "idx":
+        return _load_idx(cfg)
     return _load_tfds(cfg)

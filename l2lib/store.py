@@ -461,9 +461,20 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
+def dataset_fingerprint(ds: Any) -> str:
+    """SHA-256 of a data set's four arrays as the engine receives them (which data ran)."""
+    h = hashlib.sha256()
+    for a in (ds.x_train, ds.y_train, ds.x_test, ds.y_test):
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
 def _dataset_info(ds: Any) -> dict[str, Any]:
     return {
         "name": ds.name,
+        "sha256": dataset_fingerprint(ds),
         "num_train": int(ds.x_train.shape[0]),
         "num_test": int(ds.x_test.shape[0]),
         "input_shape": [int(s) for s in ds.x_train.shape[1:]],
