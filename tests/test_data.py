@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import random
 import time
 
@@ -116,3 +117,92 @@ def test_tfds_absent_data_fails_fast_with_the_fix(tmp_path, monkeypatch):
     msg = str(info.value)
     assert "\n" not in msg
     assert "Colab" in msg and "data_dir" in msg and "tfds build cifar10" in msg
+
+
+# ----------------------------------------------------------------------------- IDX files
+
+
+def _write_idx(path, array: np.ndarray, gz: bool) -> None:
+    import gzip
+
+    head = bytes([0, 0, 0x08, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
+    raw = head + np.ascontiguousarray(array, np.uint8).tobytes()
+    if gz:
+        with gzip.open(str(path) + ".gz", "wb") as f:
+            f.write(raw)
+    else:
+        path.write_bytes(raw)
+
+
+def _idx_tree(tmp_path, n_train=9, n_test=4, gz=True):
+    rng = np.random.default_rng(0)
+    xs = {
+        "train": rng.integers(0, 256, (n_train, 28, 28)),
+        "test": rng.integers(0, 256, (n_test, 28, 28)),
+    }
+    ys = {"train": np.arange(n_train) % 10, "test": (np.arange(n_test) * 3) % 10}
+    for split, (images, labels) in data.IDX_FILES.items():
+        _write_idx(tmp_path / images, xs[split], gz)
+        _write_idx(tmp_path / labels, ys[split], not gz)  # both spellings in one directory
+    return xs, ys
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion_mnist"])
+def test_idx_files_are_read_in_file_order_and_scaled_per_split(tmp_path, name):
+    xs, ys = _idx_tree(tmp_path)
+    d = data.load(DataConfig(name=name, source="idx", data_dir=str(tmp_path)))
+    assert d.name == name and d.num_classes == 10
+    assert d.x_train.shape == (9, 28, 28, 1) and d.x_test.shape == (4, 28, 28, 1)
+    assert d.x_train.dtype == np.float32 and d.y_train.dtype == np.int32
+    np.testing.assert_array_equal(d.y_train, ys["train"])
+    np.testing.assert_array_equal(d.y_test, ys["test"])
+    raw = xs["train"].astype(np.float64)
+    np.testing.assert_allclose(d.x_train[..., 0], (raw - raw.mean()) / raw.std(), atol=1e-5)
+    _assert_standardised(d.x_test)  # its own statistics, as for the TFDS images
+    cut = data.load(DataConfig(name=name, source="idx", data_dir=str(tmp_path), num_train=5))
+    np.testing.assert_array_equal(cut.y_train, ys["train"][:5])
+
+
+def test_idx_missing_file_names_the_debian_package_and_data_dir(tmp_path, monkeypatch):
+    monkeypatch.setitem(data.IDX_DEFAULT_DIRS, "fashion_mnist", str(tmp_path / "absent"))
+    with pytest.raises(data.DataUnavailableError) as info:
+        data.load(DataConfig(name="fashion_mnist", source="idx"))
+    msg = str(info.value)
+    assert "\n" not in msg
+    assert "apt-get install dataset-fashion-mnist" in msg and "data_dir" in msg
+    with pytest.raises(data.DataUnavailableError, match="data_dir"):
+        data.load(DataConfig(name="mnist", source="idx"))  # no Debian package: data_dir needed
+
+
+def test_idx_rejects_a_file_that_is_not_idx(tmp_path):
+    _idx_tree(tmp_path, gz=False)
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x89PNG not an idx file")
+    with pytest.raises(ValueError, match="not an unsigned-byte IDX file"):
+        data.load(DataConfig(name="mnist", source="idx", data_dir=str(tmp_path)))
+
+
+def test_idx_source_is_part_of_the_config_and_validated():
+    from l2lib import config as C
+
+    base = C.ci(data=DataConfig(name="fashion_mnist"))
+    idx = C.ci(data=DataConfig(name="fashion_mnist", source="idx"))
+    assert base.hash() != idx.hash()  # same images, another order: another experiment
+    assert C.Experiment.from_dict(idx.to_dict()) == idx
+    with pytest.raises(ValueError, match=r"data\.source"):
+        DataConfig(name="mnist1d", source="idx")
+    with pytest.raises(ValueError, match=r"data\.source"):
+        DataConfig(name="mnist", source="web")
+
+
+@pytest.mark.skipif(
+    not (
+        pathlib.Path(data.IDX_DEFAULT_DIRS["fashion_mnist"]) / "t10k-labels-idx1-ubyte.gz"
+    ).exists(),
+    reason="Debian's dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)",
+)
+def test_debian_fashion_mnist_is_the_published_data_set():
+    d = data.load(DataConfig(name="fashion_mnist", source="idx"))
+    assert d.x_train.shape == (60000, 28, 28, 1) and d.x_test.shape == (10000, 28, 28, 1)
+    assert np.bincount(d.y_train).tolist() == [6000] * 10
+    assert np.bincount(d.y_test).tolist() == [1000] * 10
+    assert d.y_train[:6].tolist() == [9, 0, 0, 3, 0, 2]  # ankle boot, T-shirt, T-shirt, dress, …
