@@ -109,9 +109,12 @@ def time_sweep(cfg: C.Experiment, ds) -> float:
     return time.perf_counter() - t
 
 
-def bench_grid(members: int, steps: int) -> tuple[C.Experiment, data.Dataset]:
+def bench_grid(
+    members: int, steps: int, per_device: int | None = None
+) -> tuple[C.Experiment, data.Dataset]:
     """The benchmarked grid: the CPU-scale MLP on MNIST-1D, ``members`` learning rates at one λ,
-    ``steps`` steps each, all members in one group."""
+    ``steps`` steps each; all members in one group, or ``per_device`` members per device at a
+    time (groups run one after another)."""
     base = experiments.get("timescale_mlp", "cpu")
     ds = data.load(base.data)
     lrs = tuple(np.geomspace(0.05, 0.2, members).round(4).tolist())
@@ -120,7 +123,8 @@ def bench_grid(members: int, steps: int) -> tuple[C.Experiment, data.Dataset]:
         grid=C.GridConfig(l2=(1e-3,), learning_rate=lrs, seeds=(0,)),
         duration=C.DurationConfig(num_steps=steps),
         eval_every=steps // 2,
-        group_size=max(1, members // (os.cpu_count() or 1)) if _split_host() else members,
+        group_size=per_device
+        or (max(1, members // (os.cpu_count() or 1)) if _split_host() else members),
     )
     return cfg, ds
 
@@ -129,13 +133,15 @@ def _split_host() -> bool:
     return "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", "")
 
 
-def split_host_seconds(members: int, steps: int, cores: int) -> float:
-    """Seconds of the same grid sweep in a child process with one host device per core."""
+def split_host_seconds(members: int, steps: int, cores: int, per_device: int) -> float:
+    """Seconds of the same grid sweep in a child process with one host device per core,
+    ``per_device`` members on each device at a time."""
     env = dict(os.environ)
     env["XLA_FLAGS"] = (
         env.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={cores}"
     ).strip()
     cmd = [sys.executable, __file__, "--child", "--members", str(members), "--steps", str(steps)]
+    cmd += ["--per-device", str(per_device)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     return float(next(ln for ln in out.splitlines() if ln.startswith("SECONDS ")).split()[1])
 
@@ -145,8 +151,9 @@ def main() -> None:
     ap.add_argument("--members", type=int, default=8)
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--per-device", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    cfg, ds = bench_grid(args.members, args.steps)
+    cfg, ds = bench_grid(args.members, args.steps, args.per_device)
     if args.child:  # one number for the parent: seconds of the grid sweep on this process's devices
         print(f"SECONDS {time_sweep(cfg, ds)!r}")
         return
@@ -173,14 +180,18 @@ def main() -> None:
 
     cores = os.cpu_count() or 1
     if dev.platform == "cpu" and cores > 1:
-        secs_split = split_host_seconds(args.members, args.steps, cores)
-        split_flops = 3 * fwd * cfg.optimizer.batch_size * member_steps / secs_split
-        print(
-            f"members over {cores} host devices: {split_flops / 1e9:5.1f} GFLOP/s  "
-            f"({member_steps / secs_split:.0f} member-steps/s)"
-        )
-        print(f"  fraction of matmul:  {split_flops / peak:8.2f}   (goal on CPU >= 0.7)")
-        print(f"  split / one device:  {secs / secs_split:8.2f}x")
+        # Members per device at a time: all of a core's share in one vmapped batch, or fewer
+        # in groups one after another (a smaller batch keeps a core's working set in cache).
+        per_core = max(1, args.members // cores)
+        for per_device in sorted({per_core, 2, 1}, reverse=True):
+            secs_split = split_host_seconds(args.members, args.steps, cores, per_device)
+            split_flops = 3 * fwd * cfg.optimizer.batch_size * member_steps / secs_split
+            print(
+                f"members over {cores} host devices, {per_device} per device at a time: "
+                f"{split_flops / 1e9:5.1f} GFLOP/s  ({member_steps / secs_split:.0f} member-steps/s)"
+            )
+            print(f"  fraction of matmul:  {split_flops / peak:8.3f}   (goal on CPU >= 0.7)")
+            print(f"  split / one device:  {secs / secs_split:8.2f}x")
 
     seq = dataclasses.replace(cfg, group_size=1)
     secs_seq = time_sweep(seq, ds)
