@@ -356,11 +356,11 @@ def _optimal_l2_paper() -> Experiment:
     )
 
 
-def _optimal_l2_probe(scale: str) -> Experiment:
+def _optimal_l2_probe(scale: str, base: str = "optimal_l2") -> Experiment:
     from l2lib import analysis
 
     return analysis.probe_config(
-        get("optimal_l2", scale),
+        get(base, scale),
         OPTIMAL_L2_PROBE_L2[scale],
         OPTIMAL_L2_PROBE_HORIZON[scale],
         OPTIMAL_L2_PROBE_EVAL_EVERY[scale],
@@ -374,8 +374,8 @@ register("optimal_l2_probe", "cpu")(lambda: _optimal_l2_probe("cpu"))
 register("optimal_l2_probe", "paper")(lambda: _optimal_l2_probe("paper"))
 
 
-def probe_c(scale: str, root=None):
-    """c read from the stored ``optimal_l2_probe`` run at ``scale`` (never trains).
+def probe_c(scale: str, root=None, base: str = "optimal_l2"):
+    """c read from the stored ``{base}_probe`` run at ``scale`` (never trains).
 
     Raises:
       ValueError: the probe is not in the store (naming the command that makes it), or it
@@ -384,32 +384,34 @@ def probe_c(scale: str, root=None):
     from l2lib import analysis
     from l2lib import store as store_lib
 
-    cfg = get("optimal_l2_probe", scale)
+    probe = f"{base}_probe"
+    cfg = get(probe, scale)
     st = store_lib.Store(root)
     if not st.exists(cfg):
         raise ValueError(
-            f"optimal_l2_predicted/{scale} is built from the c of optimal_l2_probe/{scale}, which "
-            f"is not in {st.root}: run `{store_lib.rerun_command('optimal_l2_probe', scale)}` first"
+            f"{base}_predicted/{scale} is built from the c of {probe}/{scale}, which "
+            f"is not in {st.root}: run `{store_lib.rerun_command(probe, scale)}` first"
         )
     res = st.load(cfg)
     return analysis.read_c(res.arrays, res.config)
 
 
-def optimal_l2_predicted(scale: str, c: float) -> Experiment:
+def optimal_l2_predicted(scale: str, c: float, base: str = "optimal_l2") -> Experiment:
     """One run at λ_opt(T) = c/(ηT) for each budget T of ``OPTIMAL_L2_BUDGETS[scale]``.
 
     Each member trains until its own λ·η·t reaches c — which is exactly its budget T, since
-    λ_opt(T) is the λ whose time scale c/(λη) is T. Everything else is the sweep's.
+    λ_opt(T) is the λ whose time scale c/(λη) is T. Everything else is the sweep ``base``'s.
     """
     from l2lib import analysis
 
-    base = get("optimal_l2", scale)
+    name = f"{base}_predicted"
+    base = get(base, scale)
     eta = base.grid.learning_rate[0]
     budgets = OPTIMAL_L2_BUDGETS[scale]
     l2 = tuple(analysis.predict_l2(c, eta, T) for T in budgets)
     return dataclasses.replace(
         base,
-        name="optimal_l2_predicted",
+        name=name,
         grid=dataclasses.replace(base.grid, l2=l2),
         duration=C.DurationConfig(num_steps=None, horizon=float(c), max_steps=max(budgets)),
     )
@@ -420,6 +422,22 @@ def optimal_l2_predicted(scale: str, c: float) -> Experiment:
 register("optimal_l2_predicted", "ci")(lambda: optimal_l2_predicted("ci", probe_c("ci").c))
 register("optimal_l2_predicted", "cpu")(lambda: optimal_l2_predicted("cpu", probe_c("cpu").c))
 register("optimal_l2_predicted", "paper")(lambda: optimal_l2_predicted("paper", probe_c("paper").c))
+
+
+#: Chapter 2 on Fashion-MNIST (decided after chapter 1's Fashion-MNIST runs, before any of
+#: these): the sweep, the probe and the predicted runs of ``optimal_l2`` — same MLP, η, grid,
+#: budgets, λ₀ and horizons — with only the data changed, as chapter 1 did for its MLP.
+@register("optimal_l2_fmnist", "cpu")
+def _optimal_l2_fmnist_cpu() -> Experiment:
+    return dataclasses.replace(_optimal_l2_cpu(), data=TIMESCALE_FMNIST_DATA)
+
+
+register("optimal_l2_fmnist_probe", "cpu")(lambda: _optimal_l2_probe("cpu", "optimal_l2_fmnist"))
+register("optimal_l2_fmnist_predicted", "cpu")(
+    lambda: optimal_l2_predicted(
+        "cpu", probe_c("cpu", base="optimal_l2_fmnist").c, base="optimal_l2_fmnist"
+    )
+)
 
 #: Seeds of the replicate runs: the sweep and the predicted runs again with other
 #: initialisations and batch orders, to see how much of the seed-0 result is noise. The ch2
