@@ -192,6 +192,8 @@ def fixed_budget_fit(
 
 
 def _fixed_budget_claims(name: str, scale: str, root) -> Iterator[Claim]:
+    if scale not in experiments.scales(name):
+        return
     res = store_lib.Store(root).load(experiments.get(name, scale))
     budget = max(experiments.OPTIMAL_L2_BUDGETS[scale])
     f, pk = fixed_budget_fit(res.arrays, budget)
@@ -201,7 +203,8 @@ def _fixed_budget_claims(name: str, scale: str, root) -> Iterator[Claim]:
         f"λ={a:.3g}: {t:.0f} (λη·t* {a * b * t:.3g})"
         for a, b, t in zip(l2[f.used], lr[f.used], pk.t_star[f.used], strict=True)
     )
-    yield slope_claim(f"MLP, fixed budget T={budget}", f, f"; t*: {per}")
+    setup = "MLP" if res.config.data.name == "mnist1d" else f"MLP on {res.config.data.name}"
+    yield slope_claim(f"{setup}, fixed budget T={budget}", f, f"; t*: {per}")
 
 
 #: (chapter, experiment, claims generator) in the order the book presents them.
@@ -218,6 +221,7 @@ CLAIMS: list[tuple[str, str, Callable[[str, str, object], Iterator[Claim]]]] = [
     ("ch1", "timescale_fmnist_long", _timescale_claims),
     ("ch1", "timescale_fmnist_long", _horizon_claims),
     ("ch1", "optimal_l2", _fixed_budget_claims),
+    ("ch1", "optimal_l2_fmnist", _fixed_budget_claims),
 ]
 
 
@@ -293,17 +297,18 @@ def optimal_l2_summary_of(
     return optimal_l2_summary(sweep.arrays, horizon, c, predicted.arrays, budgets)
 
 
-def load_optimal_l2(scale: str, root=None):
-    """(sweep, probe, predicted) of chapter 2 from the store at ``root`` (never trains).
+def load_optimal_l2(scale: str, root=None, base: str = "optimal_l2"):
+    """(sweep, probe, predicted) of chapter 2 from the store at ``root`` (never trains):
+    the sweep ``base``, its ``{base}_probe`` and its ``{base}_predicted`` runs.
 
     The predicted runs' config is made from the stored probe's c, so the probe is read first;
     a missing run is a :class:`~l2lib.store.MissingEntryError` naming the command that makes it.
     """
     st = store_lib.Store(root)
-    sweep = st.load(experiments.get("optimal_l2", scale))
-    probe = st.load(experiments.get("optimal_l2_probe", scale))
+    sweep = st.load(experiments.get(base, scale))
+    probe = st.load(experiments.get(f"{base}_probe", scale))
     c = analysis.read_c(probe.arrays, probe.config)
-    predicted = st.load(experiments.optimal_l2_predicted(scale, c.c))
+    predicted = st.load(experiments.optimal_l2_predicted(scale, c.c, base=base))
     return sweep, probe, predicted
 
 
@@ -311,12 +316,13 @@ def _fmt_acc(v: float) -> str:
     return f"{v:.3f}"
 
 
-def optimal_l2_claims(s: OptimalL2Summary) -> Iterator[Claim]:
-    """The chapter-2 claims of one summary (goals: the constants above)."""
+def optimal_l2_claims(s: OptimalL2Summary, label: str = "") -> Iterator[Claim]:
+    """The chapter-2 claims of one summary (goals: the constants above); ``label`` prefixes
+    each claim's name (the setup, where a chapter has more than one)."""
     v = s.validation
     yield Claim(
         "ch2",
-        "λ_opt = c/(ηT) vs the sweep's best λ",
+        f"{label}λ_opt = c/(ηT) vs the sweep's best λ",
         all(x.l2_ratio <= L2_OPT_FACTOR for x in v),
         f"c = {s.c.c:.3g}; "
         + ", ".join(
@@ -326,7 +332,7 @@ def optimal_l2_claims(s: OptimalL2Summary) -> Iterator[Claim]:
     )
     yield Claim(
         "ch2",
-        "accuracy at λ_opt vs the sweep's best",
+        f"{label}accuracy at λ_opt vs the sweep's best",
         all(x.accuracy_gap <= ACCURACY_POINTS for x in v),
         ", ".join(
             f"T={x.budget}: {_fmt_acc(x.predicted_accuracy)} vs {_fmt_acc(x.best_accuracy)} "
@@ -337,7 +343,7 @@ def optimal_l2_claims(s: OptimalL2Summary) -> Iterator[Claim]:
     )
     yield Claim(
         "ch2",
-        "(a) fixed budget: interior maximum",
+        f"{label}(a) fixed budget: interior maximum",
         all(o.interior and o.margin >= NOISE_POINTS for o in s.optima.values()),
         ", ".join(
             f"T={T}: best λ={o.l2:.3g} ({'interior' if o.interior else 'at an end'}, "
@@ -346,11 +352,11 @@ def optimal_l2_claims(s: OptimalL2Summary) -> Iterator[Claim]:
         ),
         f"interior and ≥ {100 * NOISE_POINTS:g} point above λ_max and λ = 0 at every budget",
     )
-    yield from scaled_budget_claims(s.l2, s.scaled, s.horizon)
+    yield from scaled_budget_claims(s.l2, s.scaled, s.horizon, label)
 
 
 def scaled_budget_claims(
-    l2: np.ndarray, scaled: analysis.ScaledBudget, horizon: float
+    l2: np.ndarray, scaled: analysis.ScaledBudget, horizon: float, label: str = ""
 ) -> Iterator[Claim]:
     """The two claims of curve (b), budget ``horizon``/(λη): it improves as λ falls, and it
     plateaus over the smallest decade of λ > 0 (goals: NOISE_POINTS)."""
@@ -362,7 +368,7 @@ def scaled_budget_claims(
     gain = float(acc[-1] - acc[0])
     yield Claim(
         "ch2",
-        f"(b) budget {horizon:g}/(λη): improves as λ falls",
+        f"{label}(b) budget {horizon:g}/(λη): improves as λ falls",
         bool(drops.max() <= NOISE_POINTS and gain > NOISE_POINTS),
         f"λ={lam[0]:.3g}→{lam[-1]:.3g}: {_fmt_acc(acc[0])}→{_fmt_acc(acc[-1])} "
         f"({100 * gain:+.1f} pt); largest drop below a larger λ's best "
@@ -375,7 +381,7 @@ def scaled_budget_claims(
     zero_txt = f"; λ=0 (whole run) {_fmt_acc(float(zero[0]))}" if zero.size else ""
     yield Claim(
         "ch2",
-        f"(b) budget {horizon:g}/(λη): plateau at small λ",
+        f"{label}(b) budget {horizon:g}/(λη): plateau at small λ",
         spread <= NOISE_POINTS,
         f"λ in [{lam[-1]:.3g}, {lam[low][0]:.3g}]: "
         + " ".join(_fmt_acc(x) for x in acc[low])
@@ -384,13 +390,20 @@ def scaled_budget_claims(
     )
 
 
+#: Chapter 2's setups beyond the MNIST-1D sweep: the label that prefixes their claims.
+OPTIMAL_L2_LABELS = {"optimal_l2": "", "optimal_l2_fmnist": "Fashion-MNIST: "}
+
+
 def _optimal_l2_claims(name: str, scale: str, root) -> Iterator[Claim]:
-    sweep, probe, predicted = load_optimal_l2(scale, root)
+    if scale not in experiments.scales(name):
+        return
+    sweep, probe, predicted = load_optimal_l2(scale, root, name)
     budgets = experiments.OPTIMAL_L2_BUDGETS[scale]
-    yield from optimal_l2_claims(optimal_l2_summary_of(sweep, probe, predicted, budgets))
+    summary = optimal_l2_summary_of(sweep, probe, predicted, budgets)
+    yield from optimal_l2_claims(summary, OPTIMAL_L2_LABELS[name])
 
 
-CLAIMS += [("ch2", "optimal_l2", _optimal_l2_claims)]
+CLAIMS += [("ch2", name, _optimal_l2_claims) for name in OPTIMAL_L2_LABELS]
 
 
 def _optimal_l2_long_claims(name: str, scale: str, root) -> Iterator[Claim]:
