@@ -264,6 +264,10 @@ CHAPTER_RUNS = {
         "optimal_l2_seeds",
         "optimal_l2_predicted_seeds",
         "optimal_l2_long",
+        "optimal_l2_fmnist",
+        "optimal_l2_fmnist_probe_h4",
+        "optimal_l2_fmnist_probe",
+        "optimal_l2_fmnist_predicted",
     ),
     "3. AutoL2": (
         "autol2_mlp",
@@ -271,6 +275,8 @@ CHAPTER_RUNS = {
         "autol2_cnn",
         "autol2_cnn_const",
         "autol2_mlp_timescale",
+        "autol2_fmnist",
+        "autol2_fmnist_const",
     ),
     "5. Beyond constant learning rates": (
         "schedule_step",
@@ -471,21 +477,25 @@ class OptimalL2Runs(NamedTuple):
     predicted_seeds: store.Results | None
 
 
-def load_optimal_l2(scale: str = "cpu", recompute: bool = False, root=None) -> OptimalL2Runs:
-    """Chapter 2's runs from the store (or trained, with ``recompute``). The predicted runs'
-    config is made from the probe's c, so the probe is loaded (or trained) first."""
+def load_optimal_l2(
+    scale: str = "cpu", recompute: bool = False, root=None, base: str = "optimal_l2"
+) -> OptimalL2Runs:
+    """Chapter 2's runs of the sweep ``base`` from the store (or trained, with ``recompute``).
+    The predicted runs' config is made from the probe's c, so the probe is loaded (or trained)
+    first; seed replicates are loaded where the sweep has them (``{base}_seeds``)."""
     from l2lib import analysis
 
-    sweep = load_run("optimal_l2", scale, recompute, root)
-    probe = load_run("optimal_l2_probe", scale, recompute, root)
+    sweep = load_run(base, scale, recompute, root)
+    probe = load_run(f"{base}_probe", scale, recompute, root)
     c = analysis.read_c(probe.arrays, probe.config)
-    predicted_cfg = experiments.optimal_l2_predicted(scale, c.c)
+    predicted_cfg = experiments.optimal_l2_predicted(scale, c.c, base=base)
     predicted = load_config(predicted_cfg, recompute, root)
     sweep_seeds = predicted_seeds = None
-    if scale in experiments.scales("optimal_l2_seeds"):
-        sweep_seeds = load_run("optimal_l2_seeds", scale, recompute, root)
+    seeds = f"{base}_seeds"
+    if seeds in experiments.names() and scale in experiments.scales(seeds):
+        sweep_seeds = load_run(seeds, scale, recompute, root)
         predicted_seeds = load_config(
-            experiments.replicate(predicted_cfg, "optimal_l2_predicted_seeds"), recompute, root
+            experiments.replicate(predicted_cfg, f"{base}_predicted_seeds"), recompute, root
         )
     return OptimalL2Runs(sweep, probe, predicted, sweep_seeds, predicted_seeds)
 

@@ -194,3 +194,11 @@ def test_the_timescale_variant_is_the_mlp_sweep_with_the_probe_c_as_refractory_c
     assert variant.autol2.refractory_units == "l2_eta_t"
     assert variant.autol2.refractory == pytest.approx(experiments.probe_c("cpu").c)
     assert dataclasses.replace(variant, name="autol2_mlp", autol2=authors.autol2) == authors
+
+
+def test_fashion_mnist_pair_is_the_mlp_pair_with_only_the_data_changed():
+    assert experiments.autol2_pair("autol2_fmnist") == ("autol2_fmnist", "autol2_fmnist_const")
+    for mlp, fm in (("autol2_mlp", "autol2_fmnist"), ("autol2_mlp_const", "autol2_fmnist_const")):
+        a, b = experiments.get(mlp, "cpu"), experiments.get(fm, "cpu")
+        assert b.data == experiments.TIMESCALE_FMNIST_DATA
+        assert dataclasses.replace(b, name=a.name, data=a.data) == a

@@ -257,11 +257,13 @@ def test_chapter2_claims_need_the_probe_first(tmp_path):
     lines = [c for c in check.run("cpu", tmp_path) if c.chapter == "ch2"]
     assert [c.name for c in lines] == [
         "optimal_l2: run available",
+        "optimal_l2_fmnist: run available",
         "optimal_l2_long: run available",
     ]
     assert not any(c.passed for c in lines)
     assert "python -m l2lib sweep optimal_l2 " in lines[0].measured
-    assert "python -m l2lib sweep optimal_l2_long " in lines[1].measured
+    assert "python -m l2lib sweep optimal_l2_fmnist " in lines[1].measured
+    assert "python -m l2lib sweep optimal_l2_long " in lines[2].measured
 
 
 # --- figures ------------------------------------------------------------------------------------
@@ -382,3 +384,28 @@ def test_fixed_budget_fit_reads_t_star_within_the_budget_over_members_past_the_h
     np.testing.assert_allclose(pk.t_star[:4], [50, 100, 250, 500])
     short = dict(r, num_steps=np.array([1500, 900, 1500, 1500, 1500, 1500]))
     assert not check.fixed_budget_fit(short, 1000)[0].used[1]  # did not train the budget
+
+
+def test_fashion_mnist_sweep_is_the_mnist1d_sweep_with_only_the_data_changed():
+    a, b = experiments.get("optimal_l2", "cpu"), experiments.get("optimal_l2_fmnist", "cpu")
+    assert b.data == experiments.TIMESCALE_FMNIST_DATA
+    assert dataclasses.replace(b, name=a.name, data=a.data) == a
+    h4 = experiments.get("optimal_l2_fmnist_probe_h4", "cpu")
+    probe = experiments.get("optimal_l2_fmnist_probe", "cpu")
+    mnist1d_probe = experiments.get("optimal_l2_probe", "cpu")
+    assert dataclasses.replace(h4, name=mnist1d_probe.name, data=mnist1d_probe.data) == (
+        mnist1d_probe
+    )
+    # the censored probe's only change: chapter 1's longer horizon
+    assert probe.duration.horizon == experiments.TIMESCALE_LONG_HORIZON == 8.0
+    assert probe.grid == h4.grid and probe.data == h4.data
+    assert "paper" not in experiments.scales("optimal_l2_fmnist")
+
+
+def test_predicted_runs_of_another_sweep_take_its_name_and_probe(tmp_path):
+    with pytest.raises(ValueError, match="optimal_l2_fmnist_probe --scale cpu"):
+        experiments.probe_c("cpu", tmp_path, base="optimal_l2_fmnist")
+    cfg = experiments.optimal_l2_predicted("cpu", 4.0, base="optimal_l2_fmnist")
+    assert cfg.name == "optimal_l2_fmnist_predicted"
+    assert cfg.data == experiments.TIMESCALE_FMNIST_DATA
+    assert cfg.grid.l2 == pytest.approx([4.0 / (0.4 * T) for T in (1000, 2000, 5000, 10000)])
