@@ -141,6 +141,47 @@ def scaled_time(results: Arrays) -> np.ndarray:
     return np.cumsum(l2 * lr * dt[None, :], axis=1)
 
 
+class LateTrend(NamedTuple):
+    """How each member's test accuracy moves late in its run, over λη·t in (lo, hi]."""
+
+    lo: float
+    hi: float
+    slope: np.ndarray  # (M,) least-squares slope, accuracy points per unit of λη·t
+    rho: np.ndarray  # (M,) Spearman rank correlation of accuracy with step
+    p_value: np.ndarray  # (M,) two-sided p of rho (evaluations taken as independent)
+    n: np.ndarray  # (M,) evaluations in the window
+
+
+def late_trend(results: Arrays, lo: float, hi: float) -> LateTrend:
+    """Is the test accuracy still rising, flat, or falling between λη·t = ``lo`` and ``hi``?
+
+    The paper's picture (a peak at λη·t* ≈ c, and f → 0 at infinite width) predicts falling
+    accuracy after the peak; a flat, noisy plateau makes the step of the maximum move with the
+    end of the run (it is the maximum of noise), and a rising curve makes it the last step. Per
+    member: the least-squares slope (points of accuracy per unit λη·t) and Spearman's ρ of
+    accuracy against step, with its p-value. Successive evaluations share most of their
+    training history, so the p-values are optimistic; read them as a description.
+    """
+    from scipy.stats import spearmanr
+
+    if not 0 <= lo < hi:
+        raise ValueError(f"late_trend: window ({lo}, {hi}]: need 0 ≤ lo < hi")
+    x = scaled_time(results)
+    acc = np.asarray(results["test_accuracy"], np.float64)
+    m = acc.shape[0]
+    slope, rho, p = (np.full(m, np.nan) for _ in range(3))
+    n = np.zeros(m, int)
+    for i in range(m):
+        sel = (x[i] > lo) & (x[i] <= hi * (1 + 1e-9)) & np.isfinite(acc[i])
+        n[i] = int(sel.sum())
+        if n[i] < 3 or np.ptp(acc[i, sel]) == 0:
+            continue
+        slope[i] = 100 * np.polyfit(x[i, sel], acc[i, sel], 1)[0]
+        r = spearmanr(np.flatnonzero(sel), acc[i, sel])
+        rho[i], p[i] = float(r.statistic), float(r.pvalue)
+    return LateTrend(float(lo), float(hi), slope, rho, p, n)
+
+
 # --- chapter 3: AutoL2 against constant λ ---------------------------------------------------
 
 

@@ -462,6 +462,50 @@ def horizon_table(*runs: store.Results):
     )
 
 
+#: Significance level of the late-trend reading (a convention, not tuned to these runs).
+TREND_ALPHA = 0.05
+
+
+def late_trend_table(*runs: store.Results):
+    """Each run's members with λ > 0 over the second half of their run, λη·t in (H/2, H]:
+    is the test accuracy still rising, flat, or falling (Spearman's ρ at ``TREND_ALPHA``)?"""
+    from l2lib import analysis
+
+    rows = []
+    for res in runs:
+        a, cfg = res.arrays, res.config
+        h = cfg.duration.horizon
+        tr = analysis.late_trend(a, h / 2, h)
+        setup = f"{cfg.name}: {cfg.model.kind.upper()} on {cfg.data.name}"
+        for i, (l2, lr) in enumerate(zip(a["member_l2"], a["member_learning_rate"])):
+            if l2 <= 0 or not np.isfinite(tr.rho[i]):
+                continue
+            if tr.p_value[i] >= TREND_ALPHA:
+                reading = "flat"
+            else:
+                reading = "rising" if tr.rho[i] > 0 else "falling"
+            rows.append(
+                [
+                    setup,
+                    f"{l2:g}",
+                    f"{lr:g}",
+                    f"({h / 2:g}, {h:g}]",
+                    f"{tr.slope[i]:+.2f}",
+                    f"{tr.rho[i]:+.2f}",
+                    f"{tr.p_value[i]:.2g}",
+                    reading,
+                ]
+            )
+    return table(
+        ["run", "λ", "η", "λη·t window", "slope (pt per unit λη·t)", "ρ", "p", "reading"],
+        rows,
+        caption=(
+            "Late in each run: test accuracy rising, flat or falling "
+            f"(Spearman's ρ against step, p < {TREND_ALPHA:g})"
+        ),
+    )
+
+
 # --- chapter 2: performance against λ, and λ_opt(T) ≈ c/(ηT) ----------------------------------
 
 

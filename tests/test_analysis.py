@@ -193,3 +193,26 @@ def test_horizon_claim_names_the_data_set_when_it_is_not_mnist1d(tmp_path):
     _synthetic_timescale_store(tmp_path, lambda eta: 1.5, "timescale_fmnist_long")
     (claim,) = check._horizon_claims("timescale_fmnist_long", "cpu", tmp_path)
     assert claim.passed and claim.name.startswith("MLP on fashion_mnist: t* not set")
+
+
+def test_late_trend_tells_rising_flat_and_falling_curves_apart():
+    steps = np.arange(1, 201) * 10
+    rng = np.random.default_rng(0)
+    x = 0.01 * steps  # λη = 1e-2 · 1: λη·t from 0.1 to 20
+    noise = 0.002 * rng.standard_normal(len(steps))
+    curves = np.stack([0.8 + 0.002 * x + noise, 0.8 + noise, 0.9 - 0.004 * x + noise])
+    curves[1, -5:] = np.nan  # a member that stopped early: its window is shorter
+    a = {
+        "test_accuracy": curves,
+        "eval_step": steps,
+        "l2": np.full(curves.shape, 0.01),
+        "learning_rate": np.ones(curves.shape),
+    }
+    tr = analysis.late_trend(a, 10.0, 20.0)
+    assert tr.slope[0] == pytest.approx(0.2, abs=0.03)  # points per unit λη·t
+    assert tr.slope[2] == pytest.approx(-0.4, abs=0.03)
+    assert tr.rho[0] > 0.8 and tr.rho[2] < -0.8 and abs(tr.rho[1]) < 0.3
+    assert tr.p_value[0] < 1e-6 and tr.p_value[1] > 0.01
+    assert tr.n.tolist() == [100, 95, 100]
+    with pytest.raises(ValueError, match="late_trend"):
+        analysis.late_trend(a, 5.0, 5.0)
