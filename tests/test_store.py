@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from store_fakes import damage, fake_arrays, snapshot
 
-from l2lib import config, store
+from l2lib import config, data, store
 from l2lib.store import CorruptEntryError, MissingEntryError, StaleEntryError, Store
 
 
@@ -117,6 +117,8 @@ def test_load_or_run_trains_once_and_records_provenance(tmp_path):
     assert meta["member_steps"] == 80 and meta["member_steps_run"] == 80
     assert meta["num_members"] == 2 and meta["wall_s"] > 0
     assert meta["dataset"]["name"] and meta["dataset"]["num_train"] == 512
+    # which data ran: the fingerprint of the arrays the engine was given
+    assert meta["dataset"]["sha256"] == store.dataset_fingerprint(data.load(cfg.data))
     assert meta["created"].endswith("+00:00")
     assert not s.partial_dir(cfg).exists()
     # The second call reads the store: no training, same arrays.
@@ -223,3 +225,15 @@ def test_two_concurrent_writers_leave_one_valid_entry(tmp_path, cfg):
     assert files == [s.path_for(cfg).name, s.path_for(cfg).with_suffix(".npz").name]
     assert not list(root.glob(".*.tmp"))
     assert s.load(cfg)["sq_norm"][0, 0] in (1.0, 2.0)
+
+
+def test_dataset_fingerprint_changes_with_any_array():
+    from l2lib.data import Dataset
+
+    x = np.zeros((4, 3), np.float32)
+    y = np.arange(4, dtype=np.int32)
+    base = Dataset(x, y, x[:2], y[:2], 4, "t")
+    fp = store.dataset_fingerprint(base)
+    assert fp == store.dataset_fingerprint(Dataset(x.copy(), y.copy(), x[:2], y[:2], 4, "t"))
+    assert fp != store.dataset_fingerprint(base._replace(y_train=y[::-1].copy()))
+    assert fp != store.dataset_fingerprint(base._replace(x_test=x[:2].reshape(2, 3, 1)))
