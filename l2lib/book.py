@@ -421,7 +421,8 @@ def fixed_budget_table(res: store.Results, budget: int):
     return table(
         ["λ", f"λη·T (T={budget})", "t* within T", "λη·t*", "best acc within T", "in the fit"],
         rows,
-        caption=f"Every member trained the same {budget} steps: t* and its slope "
+        caption=f"{res.config.name} ({res.config.data.name}): every member trained the same "
+        f"{budget} steps: t* and its slope "
         f"{fit.slope:+.2f} (95% CI {fit.slope_ci[0]:+.2f}, {fit.slope_ci[1]:+.2f})",
     )
 
