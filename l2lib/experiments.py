@@ -170,6 +170,24 @@ def _timescale_fmnist_long_cpu() -> Experiment:
     return dataclasses.replace(_timescale_mlp_long_cpu(), data=TIMESCALE_FMNIST_DATA)
 
 
+#: On all 60 000 images the MLP does not fit its training set within these runs (batch accuracy
+#: ≈ 0.97 at λ = 0 by step 14 000; chapter 2 found λ = 0 best at every budget), which is outside
+#: the paper's over-parameterized premise. The premise is met with the first 4000 training
+#: images (MNIST-1D's count; the test set stays all 10 000): chapters 1 and 2 again, with only
+#: ``num_train`` changed, decided after the 60 000-image runs and before these.
+FMNIST4K_DATA = dataclasses.replace(TIMESCALE_FMNIST_DATA, num_train=4000)
+
+
+@register("timescale_fmnist4k", "cpu")
+def _timescale_fmnist4k_cpu() -> Experiment:
+    return dataclasses.replace(_timescale_mlp_cpu(), data=FMNIST4K_DATA)
+
+
+@register("timescale_fmnist4k_long", "cpu")
+def _timescale_fmnist4k_long_cpu() -> Experiment:
+    return dataclasses.replace(_timescale_mlp_long_cpu(), data=FMNIST4K_DATA)
+
+
 @register("timescale_mlp", "ci")
 def _timescale_mlp_ci() -> Experiment:
     return C.ci(
@@ -452,6 +470,22 @@ def _optimal_l2_fmnist_probe_cpu() -> Experiment:
 register("optimal_l2_fmnist_predicted", "cpu")(
     lambda: optimal_l2_predicted(
         "cpu", probe_c("cpu", base="optimal_l2_fmnist").c, base="optimal_l2_fmnist"
+    )
+)
+
+
+@register("optimal_l2_fmnist4k", "cpu")
+def _optimal_l2_fmnist4k_cpu() -> Experiment:
+    return dataclasses.replace(_optimal_l2_cpu(), data=FMNIST4K_DATA)
+
+
+# The probe at the chapter's λ₀ηt = 4 (if it is censored, the rule above applies: horizon 8).
+register("optimal_l2_fmnist4k_probe", "cpu")(
+    lambda: _optimal_l2_probe("cpu", "optimal_l2_fmnist4k")
+)
+register("optimal_l2_fmnist4k_predicted", "cpu")(
+    lambda: optimal_l2_predicted(
+        "cpu", probe_c("cpu", base="optimal_l2_fmnist4k").c, base="optimal_l2_fmnist4k"
     )
 )
 
