@@ -256,6 +256,8 @@ CHAPTER_RUNS = {
         "timescale_cnn_long",
         "timescale_fmnist",
         "timescale_fmnist_long",
+        "timescale_fmnist4k",
+        "timescale_fmnist4k_long",
     ),
     "2. Performance against λ": (
         "optimal_l2",
@@ -268,6 +270,9 @@ CHAPTER_RUNS = {
         "optimal_l2_fmnist_probe_h4",
         "optimal_l2_fmnist_probe",
         "optimal_l2_fmnist_predicted",
+        "optimal_l2_fmnist4k",
+        "optimal_l2_fmnist4k_probe",
+        "optimal_l2_fmnist4k_predicted",
     ),
     "3. AutoL2": (
         "autol2_mlp",

@@ -141,7 +141,19 @@ HORIZON_PAIRS = {
     "timescale_mlp_longer": "timescale_mlp_long",
     "timescale_cnn_long": "timescale_cnn",
     "timescale_fmnist_long": "timescale_fmnist",
+    "timescale_fmnist4k_long": "timescale_fmnist4k",
 }
+
+
+def setup_label(cfg) -> str:
+    """The model, and the data where it is not MNIST-1D (with the training-set size where it
+    is a subset): how a chapter-1 claim names its setup."""
+    label = cfg.model.kind.upper()
+    if cfg.data.name != "mnist1d":
+        label += f" on {cfg.data.name}"
+        if cfg.data.num_train is not None:
+            label += f" ({cfg.data.num_train} train)"
+    return label
 
 
 def _horizon_claims(name: str, scale: str, root) -> Iterator[Claim]:
@@ -152,9 +164,7 @@ def _horizon_claims(name: str, scale: str, root) -> Iterator[Claim]:
     med = float(np.median(list(ratios.values())))
     per = ", ".join(f"λ={k[0]:g},η={k[1]:g}: {v:.2f}" for k, v in sorted(ratios.items()))
     h0, h1 = short_cfg.duration.horizon, long_cfg.duration.horizon
-    label = long_cfg.model.kind.upper()
-    if long_cfg.data.name != "mnist1d":
-        label += f" on {long_cfg.data.name}"
+    label = setup_label(long_cfg)
     yield Claim(
         "ch1",
         f"{label}: t* not set by the horizon ({h0:g}→{h1:g})",
@@ -203,8 +213,7 @@ def _fixed_budget_claims(name: str, scale: str, root) -> Iterator[Claim]:
         f"λ={a:.3g}: {t:.0f} (λη·t* {a * b * t:.3g})"
         for a, b, t in zip(l2[f.used], lr[f.used], pk.t_star[f.used], strict=True)
     )
-    setup = "MLP" if res.config.data.name == "mnist1d" else f"MLP on {res.config.data.name}"
-    yield slope_claim(f"{setup}, fixed budget T={budget}", f, f"; t*: {per}")
+    yield slope_claim(f"{setup_label(res.config)}, fixed budget T={budget}", f, f"; t*: {per}")
 
 
 #: (chapter, experiment, claims generator) in the order the book presents them.
@@ -220,8 +229,12 @@ CLAIMS: list[tuple[str, str, Callable[[str, str, object], Iterator[Claim]]]] = [
     ("ch1", "timescale_fmnist", _timescale_claims),
     ("ch1", "timescale_fmnist_long", _timescale_claims),
     ("ch1", "timescale_fmnist_long", _horizon_claims),
+    ("ch1", "timescale_fmnist4k", _timescale_claims),
+    ("ch1", "timescale_fmnist4k_long", _timescale_claims),
+    ("ch1", "timescale_fmnist4k_long", _horizon_claims),
     ("ch1", "optimal_l2", _fixed_budget_claims),
     ("ch1", "optimal_l2_fmnist", _fixed_budget_claims),
+    ("ch1", "optimal_l2_fmnist4k", _fixed_budget_claims),
 ]
 
 
@@ -391,7 +404,11 @@ def scaled_budget_claims(
 
 
 #: Chapter 2's setups beyond the MNIST-1D sweep: the label that prefixes their claims.
-OPTIMAL_L2_LABELS = {"optimal_l2": "", "optimal_l2_fmnist": "Fashion-MNIST: "}
+OPTIMAL_L2_LABELS = {
+    "optimal_l2": "",
+    "optimal_l2_fmnist": "Fashion-MNIST: ",
+    "optimal_l2_fmnist4k": "Fashion-MNIST, 4000 train: ",
+}
 
 
 def _optimal_l2_claims(name: str, scale: str, root) -> Iterator[Claim]:
