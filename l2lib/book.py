@@ -528,11 +528,15 @@ class OptimalL2Runs(NamedTuple):
 
 
 def load_optimal_l2(
-    scale: str = "cpu", recompute: bool = False, root=None, base: str = "optimal_l2"
+    scale: str = "cpu",
+    recompute: bool = False,
+    root=None,
+    base: str = "optimal_l2",
+    seeds: bool = True,
 ) -> OptimalL2Runs:
     """Chapter 2's runs of the sweep ``base`` from the store (or trained, with ``recompute``).
     The predicted runs' config is made from the probe's c, so the probe is loaded (or trained)
-    first; seed replicates are loaded where the sweep has them (``{base}_seeds``)."""
+    first; with ``seeds``, the seed replicates too where the sweep has them (``{base}_seeds``)."""
     from l2lib import analysis
 
     sweep = load_run(base, scale, recompute, root)
@@ -541,13 +545,53 @@ def load_optimal_l2(
     predicted_cfg = experiments.optimal_l2_predicted(scale, c.c, base=base)
     predicted = load_config(predicted_cfg, recompute, root)
     sweep_seeds = predicted_seeds = None
-    seeds = f"{base}_seeds"
-    if seeds in experiments.names() and scale in experiments.scales(seeds):
-        sweep_seeds = load_run(seeds, scale, recompute, root)
+    replicates = f"{base}_seeds"
+    if seeds and replicates in experiments.names() and scale in experiments.scales(replicates):
+        sweep_seeds = load_run(replicates, scale, recompute, root)
         predicted_seeds = load_config(
             experiments.replicate(predicted_cfg, f"{base}_predicted_seeds"), recompute, root
         )
     return OptimalL2Runs(sweep, probe, predicted, sweep_seeds, predicted_seeds)
+
+
+def optimal_l2_setup_views(
+    base: str,
+    label: str,
+    budgets,
+    slider_budgets,
+    scale: str = "cpu",
+    recompute: bool = False,
+    root=None,
+):
+    """A second setup of chapter 2 in one call: ``(runs, summary, views)``, with ``views`` the
+    budget figure, the best-λ-against-T figure and the validation table (``label`` titles
+    them), ready for ``display``."""
+    from l2lib import check, figures
+
+    runs = load_optimal_l2(scale, recompute, root, base=base, seeds=False)
+    summary = check.optimal_l2_summary_of(runs.sweep, runs.probe, runs.predicted, budgets)
+    views = [
+        figures.show(
+            figures.budget_curves(
+                runs.sweep.arrays,
+                summary.horizon,
+                summary.c,
+                slider_budgets,
+                f"{label}: best test accuracy against λ, fixed budget T and budget ∝ 1/λ",
+            )
+        ),
+        figures.show(
+            figures.optimum_against_budget(
+                runs.sweep.arrays,
+                summary.c,
+                slider_budgets,
+                summary.validation,
+                title=f"{label}: the best λ against the budget T, and c/(ηT)",
+            )
+        ),
+        optimal_l2_validation_table(summary),
+    ]
+    return runs, summary, views
 
 
 def _pt(x: float) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from store_fakes import fake_arrays
 
-from l2lib import analysis, authors, check, experiments, figures, store, train
+from l2lib import analysis, authors, book, check, experiments, figures, store, train
 from l2lib import config as C
 
 # --- predict_l2 -------------------------------------------------------------------------------
@@ -255,15 +255,11 @@ def test_chapter2_claims_fail_when_the_prediction_is_off_or_lambda_does_not_matt
 
 def test_chapter2_claims_need_the_probe_first(tmp_path):
     lines = [c for c in check.run("cpu", tmp_path) if c.chapter == "ch2"]
-    assert [c.name for c in lines] == [
-        "optimal_l2: run available",
-        "optimal_l2_fmnist: run available",
-        "optimal_l2_long: run available",
-    ]
+    names = ["optimal_l2", "optimal_l2_fmnist", "optimal_l2_fmnist4k", "optimal_l2_long"]
+    assert [c.name for c in lines] == [f"{n}: run available" for n in names]
     assert not any(c.passed for c in lines)
-    assert "python -m l2lib sweep optimal_l2 " in lines[0].measured
-    assert "python -m l2lib sweep optimal_l2_fmnist " in lines[1].measured
-    assert "python -m l2lib sweep optimal_l2_long " in lines[2].measured
+    for n, line in zip(names, lines, strict=True):
+        assert f"python -m l2lib sweep {n} " in line.measured
 
 
 # --- figures ------------------------------------------------------------------------------------
@@ -409,3 +405,16 @@ def test_predicted_runs_of_another_sweep_take_its_name_and_probe(tmp_path):
     assert cfg.name == "optimal_l2_fmnist_predicted"
     assert cfg.data == experiments.TIMESCALE_FMNIST_DATA
     assert cfg.grid.l2 == pytest.approx([4.0 / (0.4 * T) for T in (1000, 2000, 5000, 10000)])
+
+
+def test_a_second_setup_gets_the_same_views_titled_by_its_label(tmp_path):
+    _synthetic_chapter(tmp_path)
+    budgets = experiments.OPTIMAL_L2_BUDGETS["cpu"]
+    runs, summary, views = book.optimal_l2_setup_views(
+        "optimal_l2", "Setup X", budgets, budgets, "cpu", root=tmp_path
+    )
+    assert summary.c.c == pytest.approx(2.7, rel=0.05)
+    assert [v.budget for v in summary.validation] == list(budgets)
+    figs, table = views[:2], views[2]
+    assert all(f.layout.title.text.startswith("Setup X: ") for f in figs)
+    assert "λ_opt = c/(ηT)" in table.data
