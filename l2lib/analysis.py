@@ -424,17 +424,20 @@ def measure_c(
 def best_within(results: Arrays, num_steps) -> np.ndarray:
     """Best test accuracy of each member over its evaluations at steps ≤ ``num_steps``.
 
-    ``num_steps`` is one budget T or one per member. NaN where the member did not train that
-    long (its run says nothing about T) or has no finite evaluation by then.
+    ``num_steps`` is one budget T or one per member. A member that diverged before T counts
+    with its best before it diverged (performance is early-stopping performance: it would have
+    been stopped there). NaN where the member was not trained that long (its run says nothing
+    about T) or has no finite evaluation by then.
     """
     acc = np.asarray(results["test_accuracy"], np.float64)
     steps = np.asarray(results["eval_step"], np.float64)
     budget = np.broadcast_to(np.asarray(num_steps, np.float64), acc.shape[:1])
     trained = np.asarray(results["num_steps"], np.float64)
+    diverged = np.asarray(results.get("diverged_step", np.full(acc.shape[0], -1))) >= 0
     out = np.full(acc.shape[0], np.nan)
     for i in range(acc.shape[0]):
         sel = (steps <= budget[i]) & np.isfinite(acc[i])
-        if trained[i] >= budget[i] and sel.any():
+        if (trained[i] >= budget[i] or diverged[i]) and sel.any():
             out[i] = acc[i, sel].max()
     return out
 

@@ -159,6 +159,9 @@ def test_best_within_reads_only_evaluations_up_to_the_budget_and_needs_the_run()
     out = analysis.best_within(r, 40)
     assert out[0] == 0.9 and np.isnan(out[1])  # member 1 never trained 40 steps
     np.testing.assert_allclose(analysis.best_within(r, [10, 20]), [0.1, 0.4])
+    # A member that diverged at step 20 counts with its best before it (early stopping).
+    r["diverged_step"] = np.array([-1, 20])
+    np.testing.assert_allclose(analysis.best_within(r, 40), [0.9, 0.4])
 
 
 def test_scaled_budget_rounds_to_the_evaluation_grid_and_flags_lambda_zero():
