@@ -282,6 +282,8 @@ CHAPTER_RUNS = {
         "autol2_mlp_timescale",
         "autol2_fmnist",
         "autol2_fmnist_const",
+        "autol2_fmnist4k",
+        "autol2_fmnist4k_const",
     ),
     "5. Beyond constant learning rates": (
         "schedule_step",

@@ -515,8 +515,8 @@ def _autol2_claims(name: str, scale: str, root) -> Iterator[Claim]:
         st.load(experiments.get(auto_name, scale)), st.load(experiments.get(const_name, scale))
     )
     setup = auto_name.removeprefix("autol2_").upper()
-    if auto_name == "autol2_fmnist":
-        setup = "MLP on Fashion-MNIST"
+    if auto_name.startswith("autol2_fmnist"):
+        setup = setup_label(st.load(experiments.get(auto_name, scale)).config)
     refs = [("best constant", s.best_index)]
     nonzero = np.flatnonzero(s.const_l2 > 0)
     if nonzero.size:
@@ -543,6 +543,7 @@ CLAIMS += [
     ("ch3", "autol2_cnn", _autol2_claims),
     ("ch3", "autol2_mlp_timescale", _autol2_claims),
     ("ch3", "autol2_fmnist", _autol2_claims),
+    ("ch3", "autol2_fmnist4k", _autol2_claims),
 ]
 
 

@@ -594,6 +594,17 @@ def _autol2_fmnist_const_cpu() -> Experiment:
     return dataclasses.replace(_autol2_mlp_const_cpu(), data=TIMESCALE_FMNIST_DATA)
 
 
+# And on the first 4000 images, inside the over-parameterized premise (as chapters 1 and 2).
+@register("autol2_fmnist4k", "cpu")
+def _autol2_fmnist4k_cpu() -> Experiment:
+    return dataclasses.replace(_autol2_mlp_cpu(), data=FMNIST4K_DATA)
+
+
+@register("autol2_fmnist4k_const", "cpu")
+def _autol2_fmnist4k_const_cpu() -> Experiment:
+    return dataclasses.replace(_autol2_mlp_const_cpu(), data=FMNIST4K_DATA)
+
+
 # A variant, made after the authors' rule failed on the MLP (its decays come as fast as the
 # refractory period allows, driven by batch noise): the same MLP sweep, the refractory period on
 # L2's own clock — no decay until λ·η·(t − t_decay) ≥ c, the c that chapter 2's one cheap probe

@@ -198,7 +198,13 @@ def test_the_timescale_variant_is_the_mlp_sweep_with_the_probe_c_as_refractory_c
 
 def test_fashion_mnist_pair_is_the_mlp_pair_with_only_the_data_changed():
     assert experiments.autol2_pair("autol2_fmnist") == ("autol2_fmnist", "autol2_fmnist_const")
-    for mlp, fm in (("autol2_mlp", "autol2_fmnist"), ("autol2_mlp_const", "autol2_fmnist_const")):
-        a, b = experiments.get(mlp, "cpu"), experiments.get(fm, "cpu")
-        assert b.data == experiments.TIMESCALE_FMNIST_DATA
-        assert dataclasses.replace(b, name=a.name, data=a.data) == a
+    for suffix, data in (
+        ("", experiments.TIMESCALE_FMNIST_DATA),
+        ("4k", experiments.FMNIST4K_DATA),
+    ):
+        for mlp in ("autol2_mlp", "autol2_mlp_const"):
+            fm = mlp.replace("mlp", "fmnist" + suffix)
+            a, b = experiments.get(mlp, "cpu"), experiments.get(fm, "cpu")
+            assert b.data == data
+            assert dataclasses.replace(b, name=a.name, data=a.data) == a
+    assert experiments.FMNIST4K_DATA.num_train == 4000
