@@ -99,7 +99,10 @@ def compiled_memory(cfg: C.Experiment, num_train: int, num_test: int) -> dict[st
         jax.ShapeDtypeStruct((chunks, b), np.int32),
         jax.ShapeDtypeStruct((chunks, b), np.float32),
     )
-    m = prog.chunk.lower(state, *args).compile().memory_analysis()
+    orders = jax.tree.map(
+        lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), train.no_orders(cfg, n, num_train)
+    )
+    m = prog.chunk.lower(state, orders, *args).compile().memory_analysis()
     gib = 2**30
     return {
         "arguments": m.argument_size_in_bytes / gib,

@@ -173,12 +173,38 @@ def _tree_where(cond: jax.Array, a: Any, b: Any) -> Any:
     return jax.tree.map(lambda x, y: jnp.where(cond, x, y), a, b)
 
 
+class EpochOrders(NamedTuple):
+    """The data orders of the epochs a member's next chunk can touch (a leading member axis
+    when vmapped): ``perms[i]`` is the permutation of the training set for epoch ``first + i``,
+    keyed by (data_key, epoch). Kept between chunks and drawn again only when a member's chunk
+    starts in another epoch: on a large training set the draw costs more than a chunk of a
+    small model's steps."""
+
+    first: jax.Array  # int32; -1 before the first draw
+    perms: jax.Array  # int32 (count, n)
+
+
+def orders_count(cfg: Experiment, num_train: int) -> int:
+    """How many epochs one chunk of ``cfg.eval_every`` steps can touch."""
+    per_epoch = num_train // cfg.optimizer.batch_size
+    return (cfg.eval_every - 1) // per_epoch + 2
+
+
+def no_orders(cfg: Experiment, num_members: int, num_train: int) -> EpochOrders:
+    """Empty :class:`EpochOrders` for ``num_members`` (drawn at the first chunk)."""
+    count = orders_count(cfg, num_train)
+    return EpochOrders(
+        first=np.full((num_members,), -1, np.int32),
+        perms=np.zeros((num_members, count, num_train), np.int32),
+    )
+
+
 class _Program(NamedTuple):
     graphdef: Any
     init: Callable
-    chunk: Callable
+    chunk: Callable  # (states, orders, x_train, y_train, x_test, y_test, weights)
     member_init: Callable  # vmapped, not jitted: shard_map wraps these for several devices
-    member_chunk: Callable
+    member_chunk: Callable  #   -> (states, orders, metrics)
 
 
 @functools.lru_cache(maxsize=16)
@@ -219,14 +245,13 @@ def _program(cfg: Experiment, input_shape: tuple[int, ...], num_classes: int) ->
         logits = apply(params, xb)
         return soft_data_loss(opt.loss, logits, targets), logits
 
-    def epoch_perms(m: MemberState, n: int):
-        """The data orders of every epoch a chunk can touch (epoch e: a permutation keyed by
-        (data_key, e)), made once per chunk rather than once per step."""
-        per_epoch = n // opt.batch_size
-        first = m.step // per_epoch
-        count = (cfg.eval_every - 1) // per_epoch + 2
+    def epoch_orders(m: MemberState, n: int) -> EpochOrders:
+        """The data orders of every epoch the member's next chunk can touch (epoch e: a
+        permutation keyed by (data_key, e))."""
+        first = m.step // (n // opt.batch_size)
+        count = orders_count(cfg, n)
         keys = jax.vmap(lambda e: jax.random.fold_in(m.data_key, e))(first + jnp.arange(count))
-        return first, jax.vmap(lambda k: jax.random.permutation(k, n))(keys)
+        return EpochOrders(first, jax.vmap(lambda k: jax.random.permutation(k, n))(keys))
 
     def sgd_step(m: MemberState, x_train, y_train, first_epoch, perms):
         n = x_train.shape[0]
@@ -305,11 +330,13 @@ def _program(cfg: Experiment, input_shape: tuple[int, ...], num_classes: int) ->
         total = jnp.sum(weights)
         return jnp.sum(corrects) / total, jnp.sum(losses) / total
 
-    def member_chunk(m: MemberState, x_train, y_train, x_test, y_test, weights):
+    def member_chunk(
+        m: MemberState, orders: EpochOrders, x_train, y_train, x_test, y_test, weights
+    ):
         global TRACE_COUNT
         TRACE_COUNT += 1  # runs only while tracing
 
-        first_epoch, perms = epoch_perms(m, x_train.shape[0])
+        first_epoch, perms = orders.first, orders.perms
 
         # Only the last step's batch loss, accuracy and η are recorded: they ride in the carry
         # rather than being stacked for every step and sliced.
@@ -343,9 +370,26 @@ def _program(cfg: Experiment, input_shape: tuple[int, ...], num_classes: int) ->
         }
         return m, metrics
 
-    vchunk = jax.vmap(member_chunk, in_axes=(0, None, None, None, None, None))
+    vmember_chunk = jax.vmap(member_chunk, in_axes=(0, 0, None, None, None, None, None))
+
+    def vchunk(ms: MemberState, orders: EpochOrders, x_train, y_train, x_test, y_test, weights):
+        # One test for the whole batch of members, outside the vmap, so the permutations are
+        # drawn only in chunks that start a new epoch (a per-member test would become a select
+        # that draws them every time). Members whose epoch did not change get the same orders.
+        n = x_train.shape[0]
+        stale = jnp.any(ms.step // (n // opt.batch_size) != orders.first)
+
+        def draw(old: EpochOrders) -> EpochOrders:
+            new = jax.vmap(lambda m: epoch_orders(m, n))(ms)
+            # (+ 0·old: under shard_map both branches must vary over the member axis.)
+            return jax.tree.map(lambda a, b: a + 0 * b, new, old)
+
+        orders = jax.lax.cond(stale, draw, lambda old: old, orders)
+        ms, metrics = vmember_chunk(ms, orders, x_train, y_train, x_test, y_test, weights)
+        return ms, orders, metrics
+
     vinit = jax.vmap(init_member)
-    chunk = jax.jit(vchunk, donate_argnums=(0,))
+    chunk = jax.jit(vchunk, donate_argnums=(0, 1))
     init = jax.jit(vinit)
     return _Program(graphdef, init, chunk, vinit, vchunk)
 
@@ -362,10 +406,10 @@ def _sharded(program: _Program, mesh: jax.sharding.Mesh) -> tuple[Callable, Call
         jax.shard_map(
             program.member_chunk,
             mesh=mesh,
-            in_specs=(members,) + (replicated,) * 5,
+            in_specs=(members, members) + (replicated,) * 5,
             out_specs=members,
         ),
-        donate_argnums=(0,),
+        donate_argnums=(0, 1),
     )
     return init, chunk
 
@@ -456,6 +500,8 @@ class GridTrainer:
                 jnp.array([lr for _, lr, _ in triples], jnp.float32),
                 jnp.asarray(self.end_steps, jnp.int32),
             )
+            orders = no_orders(cfg, len(triples), ds.x_train.shape[0])
+            self._orders = jax.tree.map(jnp.asarray, orders)
         else:
             # Pad to a multiple of the devices with copies of the last member that never
             # train (end step 0); their rows are dropped from every result.
@@ -475,6 +521,8 @@ class GridTrainer:
                 put(np.array([lr for _, lr, _ in triples], np.float32)),
                 put(end_steps.astype(np.int32)),
             )
+            orders = no_orders(cfg, len(triples), ds.x_train.shape[0])
+            self._orders = jax.tree.map(put, orders)
         self.num_chunks = int(self.end_steps.max()) // cfg.eval_every
         self.chunks_done = 0
         self._curves = {
@@ -505,7 +553,9 @@ class GridTrainer:
             )
         if self.done:
             raise RuntimeError("run_chunk: this group has already trained to its end")
-        self.state, metrics = self._chunk(self.state, *self._train, *self._test)
+        self.state, self._orders, metrics = self._chunk(
+            self.state, self._orders, *self._train, *self._test
+        )
         TRAIN_STEPS += len(self.members) * self.cfg.eval_every
         n = len(self.members)
         metrics = {k: v[:n] for k, v in _to_host(metrics).items()}

@@ -202,3 +202,32 @@ def test_config_hash_is_stable_across_processes():
 def test_bad_configs_raise_one_clear_error_naming_the_field(make, field):
     with pytest.raises(ValueError, match=rf"^{field}="):
         make()
+
+
+def test_epoch_orders_are_kept_between_chunks_and_equal_a_fresh_draw_every_chunk():
+    # digits at batch 32: 40 steps per epoch, 4 chunks of 10 steps per epoch, so three of four
+    # chunks reuse the orders of the one before.
+    cfg = C.ci(
+        data=C.DataConfig(name="digits"),
+        optimizer=C.OptimizerConfig(batch_size=32),
+        duration=C.DurationConfig(num_steps=120),
+        eval_every=10,
+        grid=C.GridConfig(l2=(1e-2, 0.0), learning_rate=(0.1,), seeds=(0, 1)),
+    )
+    ds = data.load(cfg.data)
+    n, per_epoch = ds.x_train.shape[0], ds.x_train.shape[0] // 32
+    members = list(range(len(cfg.members())))
+    kept, fresh = train.GridTrainer(cfg, members, ds), train.GridTrainer(cfg, members, ds)
+    while not kept.done:
+        start = np.asarray(kept.state.step)
+        fresh._orders = fresh._orders._replace(first=jnp.full_like(fresh._orders.first, -1))
+        a, b = kept.run_chunk(), fresh.run_chunk()
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k])
+        first = np.asarray(kept._orders.first)
+        np.testing.assert_array_equal(first, start // per_epoch)
+        key = jax.random.fold_in(np.asarray(kept.state.data_key)[0], int(first[0]))
+        np.testing.assert_array_equal(
+            np.asarray(kept._orders.perms)[0, 0], np.asarray(jax.random.permutation(key, n))
+        )
+    np.testing.assert_array_equal(kept.results()["test_accuracy"], fresh.results()["test_accuracy"])
