@@ -157,35 +157,29 @@ def _timescale_cnn_long_cpu() -> Experiment:
 #: Fashion-MNIST, not the paper's MNIST (which cannot be fetched here): its IDX files come from
 #: Debian's ``dataset-fashion-mnist`` package (``apt-get install dataset-fashion-mnist``).
 TIMESCALE_FMNIST_DATA = C.DataConfig(name="fashion_mnist", source="idx")
-
-
-@register("timescale_fmnist", "cpu")
-def _timescale_fmnist_cpu() -> Experiment:
-    return dataclasses.replace(_timescale_mlp_cpu(), data=TIMESCALE_FMNIST_DATA)
-
-
-#: Its fitted members to twice the horizon, as for the two MNIST-1D setups.
-@register("timescale_fmnist_long", "cpu")
-def _timescale_fmnist_long_cpu() -> Experiment:
-    return dataclasses.replace(_timescale_mlp_long_cpu(), data=TIMESCALE_FMNIST_DATA)
-
-
 #: On all 60 000 images the MLP does not fit its training set within these runs (batch accuracy
 #: ≈ 0.97 at λ = 0 by step 14 000; chapter 2 found λ = 0 best at every budget), which is outside
 #: the paper's over-parameterized premise. The premise is met with the first 4000 training
 #: images (MNIST-1D's count; the test set stays all 10 000): chapters 1 and 2 again, with only
 #: ``num_train`` changed, decided after the 60 000-image runs and before these.
 FMNIST4K_DATA = dataclasses.replace(TIMESCALE_FMNIST_DATA, num_train=4000)
+#: The Fashion-MNIST setups, by the tag their experiments carry where the MNIST-1D ones say
+#: ``mlp`` (or nothing).
+FMNIST_SETUPS = {"fmnist": TIMESCALE_FMNIST_DATA, "fmnist4k": FMNIST4K_DATA}
 
 
-@register("timescale_fmnist4k", "cpu")
-def _timescale_fmnist4k_cpu() -> Experiment:
-    return dataclasses.replace(_timescale_mlp_cpu(), data=FMNIST4K_DATA)
+def _register_on_fmnist(template: str, factory: Callable[[], Experiment]) -> None:
+    """Register ``template.format(tag)`` at scale cpu for each of ``FMNIST_SETUPS``: the
+    experiment ``factory`` makes, with only its data changed."""
+    for tag, data in FMNIST_SETUPS.items():
+        register(template.format(tag), "cpu")(
+            lambda data=data: dataclasses.replace(factory(), data=data)
+        )
 
 
-@register("timescale_fmnist4k_long", "cpu")
-def _timescale_fmnist4k_long_cpu() -> Experiment:
-    return dataclasses.replace(_timescale_mlp_long_cpu(), data=FMNIST4K_DATA)
+# The sweep, and its fitted members to twice the horizon, as for the two MNIST-1D setups.
+_register_on_fmnist("timescale_{}", _timescale_mlp_cpu)
+_register_on_fmnist("timescale_{}_long", _timescale_mlp_long_cpu)
 
 
 @register("timescale_mlp", "ci")
@@ -374,13 +368,16 @@ def _optimal_l2_paper() -> Experiment:
     )
 
 
-def _optimal_l2_probe(scale: str, base: str = "optimal_l2") -> Experiment:
+def _optimal_l2_probe(
+    scale: str, base: str = "optimal_l2", horizon: float | None = None
+) -> Experiment:
+    """The probe of sweep ``base``: to ``horizon`` (default: the scale's OPTIMAL_L2_PROBE_HORIZON)."""
     from l2lib import analysis
 
     return analysis.probe_config(
         get(base, scale),
         OPTIMAL_L2_PROBE_L2[scale],
-        OPTIMAL_L2_PROBE_HORIZON[scale],
+        OPTIMAL_L2_PROBE_HORIZON[scale] if horizon is None else horizon,
         OPTIMAL_L2_PROBE_EVAL_EVERY[scale],
     )
 
@@ -445,9 +442,7 @@ register("optimal_l2_predicted", "paper")(lambda: optimal_l2_predicted("paper", 
 #: Chapter 2 on Fashion-MNIST (decided after chapter 1's Fashion-MNIST runs, before any of
 #: these): the sweep, the probe and the predicted runs of ``optimal_l2`` — same MLP, η, grid,
 #: budgets, λ₀ and horizons — with only the data changed, as chapter 1 did for its MLP.
-@register("optimal_l2_fmnist", "cpu")
-def _optimal_l2_fmnist_cpu() -> Experiment:
-    return dataclasses.replace(_optimal_l2_cpu(), data=TIMESCALE_FMNIST_DATA)
+_register_on_fmnist("optimal_l2_{}", _optimal_l2_cpu)
 
 
 #: The probe at the sweep's λ₀ηt = 4 was censored on Fashion-MNIST (best accuracy at its last
@@ -455,39 +450,19 @@ def _optimal_l2_fmnist_cpu() -> Experiment:
 #: name, and the probe the prediction uses trains to chapter 1's longer horizon instead.
 register("optimal_l2_fmnist_probe_h4", "cpu")(lambda: _optimal_l2_probe("cpu", "optimal_l2_fmnist"))
 OPTIMAL_L2_FMNIST_PROBE_HORIZON = TIMESCALE_LONG_HORIZON
-
-
-@register("optimal_l2_fmnist_probe", "cpu")
-def _optimal_l2_fmnist_probe_cpu() -> Experiment:
-    from l2lib import analysis
-
-    base = get("optimal_l2_fmnist", "cpu")
-    return analysis.probe_config(
-        base, OPTIMAL_L2_PROBE_L2["cpu"], OPTIMAL_L2_FMNIST_PROBE_HORIZON, None
-    )
-
-
-register("optimal_l2_fmnist_predicted", "cpu")(
-    lambda: optimal_l2_predicted(
-        "cpu", probe_c("cpu", base="optimal_l2_fmnist").c, base="optimal_l2_fmnist"
-    )
+register("optimal_l2_fmnist_probe", "cpu")(
+    lambda: _optimal_l2_probe("cpu", "optimal_l2_fmnist", OPTIMAL_L2_FMNIST_PROBE_HORIZON)
 )
-
-
-@register("optimal_l2_fmnist4k", "cpu")
-def _optimal_l2_fmnist4k_cpu() -> Experiment:
-    return dataclasses.replace(_optimal_l2_cpu(), data=FMNIST4K_DATA)
-
-
-# The probe at the chapter's λ₀ηt = 4 (if it is censored, the rule above applies: horizon 8).
+# The 4000-image probe at the chapter's λ₀ηt = 4 (had it been censored, the rule above: 8).
 register("optimal_l2_fmnist4k_probe", "cpu")(
     lambda: _optimal_l2_probe("cpu", "optimal_l2_fmnist4k")
 )
-register("optimal_l2_fmnist4k_predicted", "cpu")(
-    lambda: optimal_l2_predicted(
-        "cpu", probe_c("cpu", base="optimal_l2_fmnist4k").c, base="optimal_l2_fmnist4k"
+for _tag in FMNIST_SETUPS:
+    register(f"optimal_l2_{_tag}_predicted", "cpu")(
+        lambda base=f"optimal_l2_{_tag}": optimal_l2_predicted(
+            "cpu", probe_c("cpu", base=base).c, base=base
+        )
     )
-)
 
 #: Seeds of the replicate runs: the sweep and the predicted runs again with other
 #: initialisations and batch orders, to see how much of the seed-0 result is noise. The ch2
@@ -583,26 +558,10 @@ def _autol2_cnn_const_cpu() -> Experiment:
 # The MLP setup on Fashion-MNIST (decided after chapter 1's Fashion-MNIST runs, before these):
 # the same rule, constants, η, seeds, evaluation cadence and 6200 steps — L2's clock counts
 # steps, so the budget is kept in steps (13 epochs of Fashion-MNIST, not 200) — only the data
-# change.
-@register("autol2_fmnist", "cpu")
-def _autol2_fmnist_cpu() -> Experiment:
-    return dataclasses.replace(_autol2_mlp_cpu(), data=TIMESCALE_FMNIST_DATA)
-
-
-@register("autol2_fmnist_const", "cpu")
-def _autol2_fmnist_const_cpu() -> Experiment:
-    return dataclasses.replace(_autol2_mlp_const_cpu(), data=TIMESCALE_FMNIST_DATA)
-
-
-# And on the first 4000 images, inside the over-parameterized premise (as chapters 1 and 2).
-@register("autol2_fmnist4k", "cpu")
-def _autol2_fmnist4k_cpu() -> Experiment:
-    return dataclasses.replace(_autol2_mlp_cpu(), data=FMNIST4K_DATA)
-
-
-@register("autol2_fmnist4k_const", "cpu")
-def _autol2_fmnist4k_const_cpu() -> Experiment:
-    return dataclasses.replace(_autol2_mlp_const_cpu(), data=FMNIST4K_DATA)
+# change; and on the first 4000 images, inside the over-parameterized premise (as chapters 1
+# and 2).
+_register_on_fmnist("autol2_{}", _autol2_mlp_cpu)
+_register_on_fmnist("autol2_{}_const", _autol2_mlp_const_cpu)
 
 
 # A variant, made after the authors' rule failed on the MLP (its decays come as fast as the
