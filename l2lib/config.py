@@ -43,6 +43,16 @@ CURVE_KEYS = (
     "l2",
     "learning_rate",
 )
+#: Recorded as well when ``Experiment.eval_train`` is set: accuracy on the whole training set
+#: (M, E), the over-parameterized premise measured per member (paper §2: networks that reach
+#: training accuracy 1).
+TRAIN_CURVE_KEYS = ("full_train_accuracy",)
+
+
+def curve_keys(eval_train: bool) -> tuple[str, ...]:
+    """The curves an experiment records: ``CURVE_KEYS``, plus ``TRAIN_CURVE_KEYS`` with
+    ``eval_train``."""
+    return CURVE_KEYS + (TRAIN_CURVE_KEYS if eval_train else ())
 
 
 def _fail(owner: str, name: str, value: Any, why: str) -> None:
@@ -281,6 +291,9 @@ class Experiment:
         statistics of these batches, as the authors' code does).
       group_size: members compiled together; members of similar length are grouped.
       autol2: if set, λ follows the AutoL2 rule starting from each member's grid λ.
+      eval_train: also evaluate every member on the whole training set at each evaluation
+        (``full_train_accuracy``): whether it is inside the paper's over-parameterized premise.
+        A forward pass over the training set per evaluation; off by default.
     """
 
     name: str = "unnamed"
@@ -294,8 +307,11 @@ class Experiment:
     eval_batch_size: int = 1000
     group_size: int = 64
     autol2: AutoL2Config | None = None
+    eval_train: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.eval_train, bool):
+            _fail("experiment", "eval_train", self.eval_train, "must be True or False")
         if self.scale not in SCALES:
             _fail("experiment", "scale", self.scale, f"use one of {SCALES}")
         if not isinstance(self.eval_every, int) or self.eval_every <= 0:
@@ -329,11 +345,13 @@ class Experiment:
     def hash(self) -> str:
         """A stable content hash: same config → same hash across processes and machines.
 
-        ``data.data_dir`` is where data lives, not what it is, so it is left out; so is
-        ``data.source`` when it is the default (``None``), which keeps the hashes of configs
-        made before that field existed.
+        ``data.data_dir`` is where data lives, not what it is, so it is left out; so are
+        ``data.source`` and ``eval_train`` when they are the defaults (``None``, ``False``),
+        which keeps the hashes of configs made before those fields existed.
         """
         d = self.to_dict()
+        if not d["eval_train"]:
+            del d["eval_train"]
         d["data"] = {
             k: v
             for k, v in d["data"].items()
@@ -349,6 +367,11 @@ class Experiment:
         """Steps each member trains, rounded up to a multiple of ``eval_every``."""
         k = self.eval_every
         return [-(-self.duration.steps_for(l2, lr) // k) * k for l2, lr, _ in self.members()]
+
+    @property
+    def curve_keys(self) -> tuple[str, ...]:
+        """The per-evaluation curves this experiment records (see :func:`curve_keys`)."""
+        return curve_keys(self.eval_train)
 
     @property
     def num_evals(self) -> int:

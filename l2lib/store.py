@@ -308,19 +308,20 @@ def check_arrays(
 ) -> list[str]:
     """What is wrong with ``arrays`` as the results of ``cfg`` (all members, or ``members``).
 
-    Required: ``eval_step`` (E,), every ``CURVE_KEYS`` array (M, E) floating, every
+    Required: ``eval_step`` (E,), every curve of ``cfg.curve_keys`` (M, E) floating, every
     ``MEMBER_KEYS`` array (M,), ``member_index`` equal to the members, where
     E = ``cfg.num_evals`` and M = the number of members. Extra arrays are allowed.
     """
     idx = list(range(len(cfg.members()))) if members is None else list(members)
     m, e = len(idx), cfg.num_evals
     out = []
-    missing = [k for k in ("eval_step", *CURVE_KEYS, *MEMBER_KEYS) if k not in arrays]
+    curves = cfg.curve_keys
+    missing = [k for k in ("eval_step", *curves, *MEMBER_KEYS) if k not in arrays]
     if missing:
         return [f"missing arrays {missing}"]
     if arrays["eval_step"].shape != (e,):
         out.append(f"eval_step has shape {arrays['eval_step'].shape}, expected {(e,)}")
-    for k in CURVE_KEYS:
+    for k in curves:
         a = arrays[k]
         if a.shape != (m, e) or not np.issubdtype(a.dtype, np.floating):
             out.append(f"{k} is {a.dtype}{list(a.shape)}, expected float[{m}, {e}]")

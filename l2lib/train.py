@@ -61,6 +61,11 @@ TRAIN_STEPS = 0
 TRACE_COUNT = 0
 
 CURVE_KEYS = config.CURVE_KEYS
+#: The data arguments of a chunk after (states, orders): the training set (batches are drawn
+#: from it), the padded test set and its weights, and — with ``Experiment.eval_train`` — the
+#: training set padded the same way, for ``full_train_accuracy``.
+_DATA_ARGS = 5
+_TRAIN_EVAL_ARGS = 3
 
 #: The mesh axis that the grid's members are sharded over.
 MEMBER_AXIS = "members"
@@ -202,9 +207,10 @@ def no_orders(cfg: Experiment, num_members: int, num_train: int) -> EpochOrders:
 class _Program(NamedTuple):
     graphdef: Any
     init: Callable
-    chunk: Callable  # (states, orders, x_train, y_train, x_test, y_test, weights)
+    chunk: Callable  # (states, orders, x_train, y_train, x_test, y_test, weights[, train eval])
     member_init: Callable  # vmapped, not jitted: shard_map wraps these for several devices
     member_chunk: Callable  #   -> (states, orders, metrics)
+    eval_train: bool
 
 
 @functools.lru_cache(maxsize=16)
@@ -331,7 +337,7 @@ def _program(cfg: Experiment, input_shape: tuple[int, ...], num_classes: int) ->
         return jnp.sum(corrects) / total, jnp.sum(losses) / total
 
     def member_chunk(
-        m: MemberState, orders: EpochOrders, x_train, y_train, x_test, y_test, weights
+        m: MemberState, orders: EpochOrders, x_train, y_train, x_test, y_test, weights, *train_eval
     ):
         global TRACE_COUNT
         TRACE_COUNT += 1  # runs only while tracing
@@ -368,11 +374,16 @@ def _program(cfg: Experiment, input_shape: tuple[int, ...], num_classes: int) ->
             "l2": m.l2,
             "learning_rate": lr_t,
         }
+        if cfg.eval_train:
+            # The premise (training accuracy 1) read on every training example, not one batch.
+            train_acc, _ = evaluate(m.params, *train_eval)
+            metrics["full_train_accuracy"] = jnp.where(blown, nan, train_acc)
         return m, metrics
 
-    vmember_chunk = jax.vmap(member_chunk, in_axes=(0, 0, None, None, None, None, None))
+    num_data = _DATA_ARGS + (_TRAIN_EVAL_ARGS if cfg.eval_train else 0)
+    vmember_chunk = jax.vmap(member_chunk, in_axes=(0, 0) + (None,) * num_data)
 
-    def vchunk(ms: MemberState, orders: EpochOrders, x_train, y_train, x_test, y_test, weights):
+    def vchunk(ms: MemberState, orders: EpochOrders, x_train, y_train, *evalsets):
         # One test for the whole batch of members, outside the vmap, so the permutations are
         # drawn only in chunks that start a new epoch (a per-member test would become a select
         # that draws them every time). Members whose epoch did not change get the same orders.
@@ -385,13 +396,13 @@ def _program(cfg: Experiment, input_shape: tuple[int, ...], num_classes: int) ->
             return jax.tree.map(lambda a, b: a + 0 * b, new, old)
 
         orders = jax.lax.cond(stale, draw, lambda old: old, orders)
-        ms, metrics = vmember_chunk(ms, orders, x_train, y_train, x_test, y_test, weights)
+        ms, metrics = vmember_chunk(ms, orders, x_train, y_train, *evalsets)
         return ms, orders, metrics
 
     vinit = jax.vmap(init_member)
     chunk = jax.jit(vchunk, donate_argnums=(0, 1))
     init = jax.jit(vinit)
-    return _Program(graphdef, init, chunk, vinit, vchunk)
+    return _Program(graphdef, init, chunk, vinit, vchunk, cfg.eval_train)
 
 
 @functools.lru_cache(maxsize=16)
@@ -399,6 +410,7 @@ def _sharded(program: _Program, mesh: jax.sharding.Mesh) -> tuple[Callable, Call
     """(init, chunk) of ``program`` with the member axis split over ``mesh``: each device runs
     the vmapped program on its own members; the data arguments are replicated."""
     members, replicated = P(MEMBER_AXIS), P()
+    num_data = _DATA_ARGS + (_TRAIN_EVAL_ARGS if program.eval_train else 0)
     init = jax.jit(
         jax.shard_map(program.member_init, mesh=mesh, in_specs=members, out_specs=members)
     )
@@ -406,7 +418,7 @@ def _sharded(program: _Program, mesh: jax.sharding.Mesh) -> tuple[Callable, Call
         jax.shard_map(
             program.member_chunk,
             mesh=mesh,
-            in_specs=(members, members) + (replicated,) * 5,
+            in_specs=(members, members) + (replicated,) * num_data,
             out_specs=members,
         ),
         donate_argnums=(0, 1),
@@ -489,6 +501,8 @@ class GridTrainer:
         devices = list(jax.devices() if devices is None else devices)
         self.num_devices = len(devices)
         test = _pad_test(ds.x_test, ds.y_test, cfg.eval_batch_size)
+        if cfg.eval_train:
+            test = test + _pad_test(ds.x_train, ds.y_train, cfg.eval_batch_size)
         if self.num_devices == 1:
             self._chunk = self._program.chunk
             self._member_sharding = None
@@ -526,7 +540,8 @@ class GridTrainer:
         self.num_chunks = int(self.end_steps.max()) // cfg.eval_every
         self.chunks_done = 0
         self._curves = {
-            k: np.full((len(self.members), cfg.num_evals), np.nan, np.float32) for k in CURVE_KEYS
+            k: np.full((len(self.members), cfg.num_evals), np.nan, np.float32)
+            for k in cfg.curve_keys
         }
 
     @property
@@ -563,7 +578,7 @@ class GridTrainer:
         eval_step = (e + 1) * self.cfg.eval_every
         diverged = _to_host(self.state.diverged_step)[:n]
         valid = (self.end_steps >= eval_step) & ((diverged < 0) | (diverged >= eval_step))
-        for k in CURVE_KEYS:
+        for k in self.cfg.curve_keys:
             self._curves[k][:, e] = np.where(valid, metrics[k], np.nan)
         self.chunks_done += 1
         return metrics

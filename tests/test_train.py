@@ -231,3 +231,46 @@ def test_epoch_orders_are_kept_between_chunks_and_equal_a_fresh_draw_every_chunk
             np.asarray(kept._orders.perms)[0, 0], np.asarray(jax.random.permutation(key, n))
         )
     np.testing.assert_array_equal(kept.results()["test_accuracy"], fresh.results()["test_accuracy"])
+
+
+def test_full_train_accuracy_is_the_accuracy_on_every_training_example(ds):
+    """eval_train adds full_train_accuracy (the premise, per member and evaluation) and leaves
+    every other curve bit for bit as it was; the config hash is unchanged when it is off."""
+    off = tiny(eval_batch_size=200)  # 512 training examples = 2·200 + a padded batch
+    on = dataclasses.replace(off, eval_train=True)
+    assert off.hash() == dataclasses.replace(off, eval_train=False).hash() != on.hash()
+    a, b = train.train_grid(off, ds), train.train_grid(on, ds)
+    assert "full_train_accuracy" not in a
+    assert b["full_train_accuracy"].shape == (4, 3)
+    for k in train.CURVE_KEYS:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    # Recompute one member's full-train accuracy at its last evaluation by hand.
+    trainer = train.GridTrainer(on, [1], ds)
+    while not trainer.done:
+        trainer.run_chunk()
+    params = jax.tree.map(lambda x: x[0], trainer.state.params)
+    model = nnx.merge(trainer._program.graphdef, params)
+    want = float(np.mean(np.argmax(np.asarray(model(jnp.asarray(ds.x_train))), -1) == ds.y_train))
+    assert abs(b["full_train_accuracy"][1, -1] - want) < 1e-6
+    assert 0 < want < 1
+
+
+def test_full_train_accuracy_on_two_devices_equals_one(ds):
+    """The sharded program carries the extra evaluation set too."""
+    code = (
+        "import dataclasses, numpy as np, jax;"
+        "from l2lib import config as C, data, train;"
+        "ds = data.load(C.DataConfig(name='mnist1d', num_train=512, num_test=256));"
+        "cfg = C.ci(model=C.ModelConfig(kind='mlp', width=16, depth=2),"
+        " grid=C.GridConfig(l2=(1e-2, 1e-3, 0.0), learning_rate=(0.1,), seeds=(0,)),"
+        " duration=C.DurationConfig(num_steps=20), eval_every=10, eval_train=True);"
+        "two = train.train_grid(cfg, ds);"
+        "one = train.train_grid(cfg, ds, devices=jax.devices()[:1]);"
+        "assert jax.device_count() == 2;"
+        "np.testing.assert_allclose(two['full_train_accuracy'], one['full_train_accuracy'], atol=1e-6);"
+        "print('ok')"
+    )
+    env = {**__import__("os").environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("ok")
