@@ -739,3 +739,244 @@ def validate_schedule_prediction(
         integrated_ratio=_ratio(integrated, opt.l2),
         zero_accuracy=float(zero[0]) if zero.size else float("nan"),
     )
+
+
+# --- chapter 1 inside the premise: seed-mean t*, the premise per member, nulls ---------------
+#
+# Fixed before the in-premise runs that use them (chapter 1, issue "Chapter 1 inside the
+# paper's premise"): t* is read from the seed-mean curve of each (λ, η), smoothed by a centred
+# moving average of SMOOTH_EVALS evaluations; a (λ, η) is inside the premise when every one of
+# its seeds has reached PREMISE_ACCURACY on its whole training set at or before that t*; a
+# claim's null replaces each t* by a uniformly drawn evaluation of the same (λ, η)'s own run
+# (NULL_DRAWS draws), and a claim beats its null when p < NULL_ALPHA.
+
+#: Evaluations in the centred moving average applied to a seed-mean curve before its extremum.
+SMOOTH_EVALS = 5
+#: Full-training-set accuracy that puts a member inside the paper's premise ("training accuracy 1").
+PREMISE_ACCURACY = 0.99
+#: Draws of each claim's null distribution.
+NULL_DRAWS = 2000
+#: A claim beats its null when the fraction of null draws at least as good is below this.
+NULL_ALPHA = 0.05
+
+
+def smooth(curve: np.ndarray, window: int = SMOOTH_EVALS) -> np.ndarray:
+    """Centred moving average over ``window`` evaluations (odd) of the last axis, ignoring NaN
+    (a point's average is over the finite values within its window; NaN where none is)."""
+    if window < 1 or window % 2 == 0:
+        raise ValueError(f"smooth: window={window}; use an odd number ≥ 1")
+    x = np.asarray(curve, np.float64)
+    if window == 1:
+        return x.copy()
+    ok = np.isfinite(x)
+    pad = [(0, 0)] * (x.ndim - 1) + [(window // 2, window // 2)]
+    v = np.pad(np.where(ok, x, 0.0), pad)
+    n = np.pad(ok.astype(np.float64), pad)
+    kernel = np.ones(window)
+
+    def conv(a):
+        return np.apply_along_axis(lambda r: np.convolve(r, kernel, mode="valid"), -1, a)
+
+    s, c = conv(v), conv(n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = s / c
+    return np.where(ok, out, np.nan)
+
+
+def extremum_step(
+    curve: np.ndarray, steps: np.ndarray, mode: str = "max", window: int = SMOOTH_EVALS
+) -> tuple[float, float, int]:
+    """(step, smoothed value, index) of the maximum (``mode='max'``) or minimum of ``curve``
+    after :func:`smooth` (first on ties); (NaN, NaN, -1) when the curve has no finite value."""
+    s = smooth(curve, window)
+    if not np.isfinite(s).any():
+        return float("nan"), float("nan"), -1
+    j = int(np.nanargmax(s) if mode == "max" else np.nanargmin(s))
+    return float(np.asarray(steps)[j]), float(s[j]), j
+
+
+class SeedPeaks(NamedTuple):
+    """Per distinct (λ, η) of a sweep (its G groups of seeds, in grid order): t* read from the
+    smoothed seed-mean curve, its noise floor over seeds, and the premise."""
+
+    l2: np.ndarray  # (G,)
+    learning_rate: np.ndarray  # (G,)
+    t_star: np.ndarray  # (G,) steps: extremum of the smoothed seed-mean curve
+    best: np.ndarray  # (G,) the smoothed seed-mean value there
+    seed_t_star: np.ndarray  # (G, S) the same estimator on each seed's own curve
+    spread: np.ndarray  # (G,) std over seeds of log10 seed t*: t*'s noise floor, in decades
+    premise_step: (
+        np.ndarray
+    )  # (G,) first step by which every seed fitted its training set (NaN: never)
+    in_premise: np.ndarray  # (G,) bool: premise_step ≤ t_star
+    censored: np.ndarray  # (G,) bool: the extremum is at the last finite evaluation
+    diverged: np.ndarray  # (G,) bool: some seed diverged
+    candidates: list  # per group: the evaluation steps a null may draw (finite seed mean)
+    members: list  # per group: member indices (seeds)
+
+
+def seed_peaks(
+    results: Arrays,
+    key: str = "test_accuracy",
+    mode: str = "max",
+    window: int = SMOOTH_EVALS,
+    premise: float = PREMISE_ACCURACY,
+) -> SeedPeaks:
+    """t* of every (λ, η) of a sweep from the seed-mean of curve ``key`` (paper §2.1).
+
+    t* is the step of the maximum (``mode='max'``; ``'min'`` for a loss) of the seed-mean
+    curve smoothed over ``window`` evaluations. The noise floor is the spread over seeds of the
+    same estimator applied to each seed alone. A (λ, η) is *in the premise* when every seed's
+    ``full_train_accuracy`` has reached ``premise`` at some evaluation at or before t* (all
+    False without that record). A seed that diverged makes the seed mean NaN from there on
+    (it is not averaged away) and marks the group diverged.
+    """
+    l2 = np.asarray(results["member_l2"], np.float64)
+    lr = np.asarray(results["member_learning_rate"], np.float64)
+    steps = np.asarray(results["eval_step"], np.float64)
+    curves = np.asarray(results[key], np.float64)
+    fta = results.get("full_train_accuracy")
+    div = np.asarray(results.get("diverged_step", np.full(len(l2), -1))) >= 0
+    keys = list(dict.fromkeys(zip(l2.tolist(), lr.tolist())))
+    g = len(keys)
+    members = [np.flatnonzero((l2 == a) & (lr == b)) for a, b in keys]
+    s_max = max(len(m) for m in members)
+    t_star, best, spread, pstep = (np.full(g, np.nan) for _ in range(4))
+    seed_t = np.full((g, s_max), np.nan)
+    in_p, cens, dvg = (np.zeros(g, bool) for _ in range(3))
+    cands = []
+    for i, idx in enumerate(members):
+        mean = curves[idx].mean(axis=0)
+        finite = np.flatnonzero(np.isfinite(mean))
+        cands.append(steps[finite])
+        dvg[i] = bool(div[idx].any())
+        t, v, j = extremum_step(mean, steps, mode, window)
+        t_star[i], best[i] = t, v
+        cens[i] = finite.size > 0 and j == finite[-1]
+        for s, m in enumerate(idx):
+            seed_t[i, s] = extremum_step(curves[m], steps, mode, window)[0]
+        ok = seed_t[i][np.isfinite(seed_t[i]) & (seed_t[i] > 0)]
+        if ok.size > 1:
+            spread[i] = float(np.std(np.log10(ok), ddof=1))
+        if fta is not None:
+            fitted = np.asarray(fta, np.float64)[idx] >= premise
+            firsts = [steps[np.flatnonzero(f)[0]] if f.any() else np.nan for f in fitted]
+            pstep[i] = np.nan if np.isnan(firsts).any() else max(firsts)
+            in_p[i] = bool(np.isfinite(pstep[i]) and np.isfinite(t) and pstep[i] <= t)
+    return SeedPeaks(
+        np.array([a for a, _ in keys]),
+        np.array([b for _, b in keys]),
+        t_star,
+        best,
+        seed_t,
+        spread,
+        pstep,
+        in_p,
+        cens,
+        dvg,
+        cands,
+        members,
+    )
+
+
+def truncate(results: Arrays, num_steps: int) -> dict[str, np.ndarray]:
+    """The curves of ``results`` up to step ``num_steps``: a fixed-budget sweep of T =
+    ``num_steps`` read from a longer one (members trained fewer steps keep their NaN)."""
+    steps = np.asarray(results["eval_step"])
+    keep = steps <= num_steps
+    out = {}
+    for k, v in results.items():
+        v = np.asarray(v)
+        if k == "eval_step":
+            out[k] = v[keep]
+        elif v.ndim == 2 and v.shape[1] == steps.shape[0]:
+            out[k] = v[:, keep]
+        else:
+            out[k] = v
+    out["num_steps"] = np.minimum(np.asarray(results["num_steps"]), num_steps)
+    return out
+
+
+def slope_score(l2: np.ndarray, learning_rate: np.ndarray):
+    """|slope + 1| of log10 t* on log10 λη (a null's score: smaller is closer to the claim)."""
+    x = np.log10(np.asarray(l2, np.float64) * np.asarray(learning_rate, np.float64))
+
+    def score(t_star: np.ndarray) -> float:
+        return abs(float(np.polyfit(x, np.log10(t_star), 1)[0]) + 1.0)
+
+    return score
+
+
+def c_spread_score(l2: np.ndarray, learning_rate: np.ndarray):
+    """max/min over η of the geometric-mean c = λη·t* of each η (smaller: one c for all η)."""
+    l2, lr = np.asarray(l2, np.float64), np.asarray(learning_rate, np.float64)
+    etas = sorted(set(lr.tolist()))
+    sel = [lr == e for e in etas]
+    x = np.log10(l2 * lr)
+
+    def score(t_star: np.ndarray) -> float:
+        logc = x + np.log10(t_star)
+        cs = [np.mean(logc[s]) for s in sel]
+        return float(10 ** (max(cs) - min(cs)))
+
+    return score
+
+
+def collapse_score(l2: np.ndarray, learning_rate: np.ndarray):
+    """std log10(λη·t*) / std log10 t* (smaller: a better collapse)."""
+    x = np.log10(np.asarray(l2, np.float64) * np.asarray(learning_rate, np.float64))
+
+    def score(t_star: np.ndarray) -> float:
+        lt = np.log10(t_star)
+        s = float(np.std(lt))
+        return float(np.std(lt + x)) / s if s > 0 else float("inf")
+
+    return score
+
+
+def horizon_score(num_groups: int):
+    """|log2 median t*(T)/t*(T/2)| for a vector holding first the G values of t*(T), then the
+    G of t*(T/2) (0: the peak stays; 1: it moves with the end of the run)."""
+
+    def score(t_star: np.ndarray) -> float:
+        r = t_star[:num_groups] / t_star[num_groups:]
+        return abs(float(np.log2(np.median(r))))
+
+    return score
+
+
+class NullTest(NamedTuple):
+    """A claim's statistic on the real t* against its null from the same runs."""
+
+    observed: float  # the score of the measured t* (smaller: closer to the claim)
+    null: np.ndarray  # (draws,) scores with each t* drawn from its own run's evaluations
+    p_value: float  # (1 + #{null ≤ observed}) / (1 + draws)
+
+    @property
+    def null_median(self) -> float:
+        return float(np.median(self.null))
+
+
+def null_test(
+    score, t_star: np.ndarray, candidates, draws: int = NULL_DRAWS, seed: int = 0
+) -> NullTest:
+    """Does the relation need the measured t*, or does any t* the runs allow give it?
+
+    ``score(t_star) -> float`` measures how far a vector of t* is from the claim (smaller is
+    closer). The null replaces each t* by an evaluation step drawn uniformly from
+    ``candidates[i]`` (the steps that member's own run was evaluated at, within the budget the
+    claim reads), ``draws`` times; p is the fraction of draws that score at least as well
+    (with the observed one counted in). A design that produces the relation whatever the
+    network does — every member stopped at the same λη·t, say — gives a large p.
+    """
+    t_star = np.asarray(t_star, np.float64)
+    if len(candidates) != len(t_star):
+        raise ValueError("null_test: one candidate set per t* is needed")
+    rng = np.random.default_rng(seed)
+    observed = float(score(t_star))
+    null = np.empty(draws)
+    cands = [np.asarray(c, np.float64) for c in candidates]
+    for d in range(draws):
+        null[d] = score(np.array([c[rng.integers(0, c.size)] for c in cands]))
+    p = (1 + int(np.sum(null <= observed))) / (1 + draws)
+    return NullTest(observed, null, float(p))
