@@ -249,15 +249,12 @@ def timescale_members_table(summary, res: store.Results):
 #: Which experiments each chapter reads (the runs page and its per-chapter cost use it).
 CHAPTER_RUNS = {
     "1. The time scale": (
+        "ch1_premise_mlp",
+        "ch1_premise_fmnist",
+        "ch1_theory_ntk",
         "timescale_mlp",
         "timescale_mlp_long",
         "timescale_mlp_longer",
-        "timescale_cnn",
-        "timescale_cnn_long",
-        "timescale_fmnist",
-        "timescale_fmnist_long",
-        "timescale_fmnist4k",
-        "timescale_fmnist4k_long",
     ),
     "2. Performance against λ": (
         "optimal_l2",
@@ -404,34 +401,6 @@ def sync_setup_cells() -> list[pathlib.Path]:
             path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
             changed.append(path)
     return changed
-
-
-def fixed_budget_table(res: store.Results, budget: int):
-    """t* of every λ > 0 member of a one-η sweep read within the same budget of ``budget`` steps
-    (:func:`l2lib.check.fixed_budget_fit`), and whether it enters the fit."""
-    from l2lib import check
-
-    fit, pk = check.fixed_budget_fit(res.arrays, budget)
-    l2, lr = res["member_l2"], res["member_learning_rate"]
-    rows = [
-        [
-            f"{a:.3g}",
-            f"{a * b * budget:.3g}",
-            f"{t:.0f}",
-            f"{a * b * t:.3g}",
-            f"{acc:.3f}",
-            "yes" if used else "no",
-        ]
-        for a, b, t, acc, used in zip(l2, lr, pk.t_star, pk.best_accuracy, fit.used, strict=True)
-        if a > 0
-    ]
-    return table(
-        ["λ", f"λη·T (T={budget})", "t* within T", "λη·t*", "best acc within T", "in the fit"],
-        rows,
-        caption=f"{res.config.name} ({res.config.data.name}): every member trained the same "
-        f"{budget} steps: t* and its slope "
-        f"{fit.slope:+.2f} (95% CI {fit.slope_ci[0]:+.2f}, {fit.slope_ci[1]:+.2f})",
-    )
 
 
 def horizon_table(*runs: store.Results):
@@ -1075,4 +1044,132 @@ def schedule_l2opt_table(summaries):
             f"λ_opt under a schedule, c = {c.c:.3g} from chapter 2's constant-η probe "
             f"(λ₀ = {c.l2:g}, η = {c.learning_rate:g}); factor: from the sweep's best λ"
         ),
+    )
+
+
+# --- chapter 1 inside the premise -------------------------------------------------------------
+
+
+def verdict_table(chapter: str, scale: str = "cpu", root=None, claims=None):
+    """A chapter's verdict: one row per claim of ``python -m l2lib check --chapter CHAPTER``
+    — claim, setup, members it stands on, the headline measurement, goal, null p, verdict."""
+    from l2lib import check
+
+    claims = check.run(scale, root) if claims is None else claims
+    rows = []
+    for c in claims:
+        if c.chapter != chapter:
+            continue
+        setup, _, what = c.name.partition(": ")
+        rows.append(
+            [
+                what or c.name,
+                setup if what else "",
+                c.premise or "—",
+                c.measured.split("; ")[0].split(" (measured vs")[0],
+                c.goal,
+                "—" if c.null_p is None else f"{c.null_p:.4f}",
+                "PASS" if c.passed else "FAIL",
+            ]
+        )
+    passed = sum(r[-1] == "PASS" for r in rows)
+    return table(
+        ["claim", "setup", "members", "measured", "goal", "null p", "verdict"],
+        rows,
+        caption=f"{passed} of {len(rows)} claims pass (python -m l2lib check --chapter {chapter})",
+    )
+
+
+def premise_members_table(summary):
+    """Per (λ, η) of a fixed-budget chapter-1 sweep: when every seed fitted its training set,
+    t* at T and at T/2 with its noise floor, λη·t*, and whether (and why not) it enters."""
+    f, h = summary.full, summary.half
+    pk = f.peaks
+    rows = []
+    for g in range(len(pk.l2)):
+        a, b = pk.l2[g], pk.learning_rate[g]
+        why = (
+            "used"
+            if f.used[g]
+            else (
+                "outside the premise"
+                if not pk.in_premise[g]
+                else "censored"
+                if pk.censored[g]
+                else "diverged"
+            )
+        )
+        fit_at = pk.premise_step[g]
+        rows.append(
+            [
+                f"{a:g}",
+                f"{b:g}",
+                f"{a * b:.1e}",
+                "never" if not np.isfinite(fit_at) else f"{fit_at:.0f}",
+                f"{pk.t_star[g]:.0f}",
+                f"×{10 ** pk.spread[g]:.2f}" if np.isfinite(pk.spread[g]) else "—",
+                f"{h.peaks.t_star[g]:.0f}",
+                f"{a * b * pk.t_star[g]:.2f}",
+                f"{pk.best[g]:.3f}",
+                why,
+            ]
+        )
+    return table(
+        [
+            "λ",
+            "η",
+            "λη",
+            "fitted by step",
+            f"t* (T={f.budget})",
+            "noise floor (seeds)",
+            f"t* (T={h.budget})",
+            "λη·t*",
+            "best (smoothed seed mean)",
+            "role",
+        ],
+        rows,
+        caption=(
+            "Per (λ, η): the step by which every seed reached 0.99 on its whole training set, "
+            "t* of the smoothed seed-mean curve at the budget and at half of it, its spread "
+            "over seeds (one standard deviation, as a factor)"
+        ),
+    )
+
+
+def theory_members_table(summary):
+    """Per member of the theory sweep: measured against predicted t* of the test MSE and of
+    the test accuracy, the minimum test MSE, and its rise after t*."""
+    rows = []
+    for m in summary.members:
+        rows.append(
+            [
+                f"{m.l2:g}",
+                f"{m.learning_rate:g}",
+                m.seed,
+                f"{m.t_mse:.0f}",
+                f"{m.t_mse_pred:.0f}" + ("" if m.interior_mse else " (edge)"),
+                f"{m.t_mse / m.t_mse_pred:.2f}",
+                f"{m.l2 * m.learning_rate * m.t_mse:.2f}",
+                f"{m.t_acc:.0f}",
+                f"{m.t_acc_pred:.0f}" + ("" if m.interior_acc else " (edge)"),
+                f"{m.min_mse:.4f} / {m.min_mse_pred:.4f}",
+                f"{m.rise:.4f}",
+            ]
+        )
+    return table(
+        [
+            "λ",
+            "η",
+            "seed",
+            "t* MSE",
+            "predicted",
+            "ratio",
+            "λη·t*",
+            "t* accuracy",
+            "predicted",
+            "min test MSE / predicted",
+            "rise after t*",
+        ],
+        rows,
+        caption="Theory regime: each member against its own infinite-width prediction (steps)",
     )

@@ -42,14 +42,25 @@ HORIZON_RATIO = 2**0.5
 
 @dataclass(frozen=True)
 class Claim:
+    """One checked claim. ``null_p`` is the p-value of its null (a t* claim measured against
+    t* drawn from the same runs; ``None`` where no null applies) and ``premise`` says which
+    members it stands on (e.g. "8 of 9 (λ, η) in the premise"; empty where not measured)."""
+
     chapter: str
     name: str
     passed: bool
     measured: str
     goal: str
+    null_p: float | None = None
+    premise: str = ""
 
     def line(self) -> str:
-        return f"{'PASS' if self.passed else 'FAIL'}  {self.chapter:<4} {self.name:<34} {self.measured}   (goal: {self.goal})"
+        null = "" if self.null_p is None else f"   [null p = {self.null_p:.4f}]"
+        where = f"   [{self.premise}]" if self.premise else ""
+        return (
+            f"{'PASS' if self.passed else 'FAIL'}  {self.chapter:<4} {self.name:<34} "
+            f"{self.measured}   (goal: {self.goal}){null}{where}"
+        )
 
 
 @dataclass(frozen=True)
@@ -139,9 +150,6 @@ def horizon_ratios(short: store_lib.Results, long: store_lib.Results) -> dict[tu
 HORIZON_PAIRS = {
     "timescale_mlp_long": "timescale_mlp",
     "timescale_mlp_longer": "timescale_mlp_long",
-    "timescale_cnn_long": "timescale_cnn",
-    "timescale_fmnist_long": "timescale_fmnist",
-    "timescale_fmnist4k_long": "timescale_fmnist4k",
 }
 
 
@@ -174,65 +182,231 @@ def _horizon_claims(name: str, scale: str, root) -> Iterator[Claim]:
     )
 
 
-#: Chapter 1's relation where the end of the run cannot set t*: chapter 2's sweep (one η) trains
-#: every member at least its largest budget T, so truncated at T every member has the same
-#: budget. Members enter when chapter 1's stopping rule would have stopped them within T
-#: (λη·T ≥ TIMESCALE_HORIZON, i.e. trained past where chapter 1 reads their peak); same goal as
-#: chapter 1's slope. Added after the horizon checks failed, with the goal unchanged.
-def fixed_budget_fit(
-    arrays: analysis.Arrays, budget: int
-) -> tuple[analysis.TimescaleFit, analysis.Peaks]:
-    """The t* fit of a sweep truncated at ``budget`` steps, over the members that trained it
-    whole and have λη·budget ≥ chapter 1's horizon (censored and diverged members left out)."""
-    steps = np.asarray(arrays["eval_step"])
-    keep = steps <= budget
-    cut = dict(
-        arrays, eval_step=steps[keep], test_accuracy=np.asarray(arrays["test_accuracy"])[:, keep]
-    )
-    pk = analysis.peaks(cut)
-    l2 = np.asarray(arrays["member_l2"], np.float64)
-    lr = np.asarray(arrays["member_learning_rate"], np.float64)
-    mask = (
-        (np.asarray(arrays["num_steps"]) >= budget)
-        & (l2 * lr * budget >= experiments.TIMESCALE_HORIZON)
-        & ~pk.censored
-        & ~pk.diverged
-    )
-    return analysis.fit_timescale(l2, lr, pk.t_star, mask), pk
+# --- chapter 1 inside the premise (l2lib.premise) -------------------------------------------
+#
+# Goals: the same as the horizon sweeps' (slope −1 ± SLOPE_TOLERANCE, per-η c within
+# ×C_AGREEMENT, collapse ratio ≤ COLLAPSE_RATIO, median t*(T)/t*(T/2) < HORIZON_RATIO), each
+# now also required to beat its null from the same runs at p < analysis.NULL_ALPHA, and only on
+# (λ, η) inside the premise. Theory regime: measured t* within premise.THEORY_TOLERANCE of the
+# prediction for every member whose predicted curve has an interior optimum, the slope goal with
+# its null on the seed-mean test-MSE t*, and a rise of the test MSE after t* above its noise
+# floor (f → 0). All fixed before the runs.
 
 
-def _fixed_budget_claims(name: str, scale: str, root) -> Iterator[Claim]:
-    res = store_lib.Store(root).load(experiments.get(name, scale))
-    budget = max(experiments.OPTIMAL_L2_BUDGETS[scale])
-    f, pk = fixed_budget_fit(res.arrays, budget)
-    l2 = np.asarray(res.arrays["member_l2"], np.float64)
-    lr = np.asarray(res.arrays["member_learning_rate"], np.float64)
+def _used(reading) -> str:
+    pk = reading.peaks
+    return ", ".join(
+        f"λ={a:g},η={b:g}: {t:.0f}"
+        for a, b, t in zip(
+            pk.l2[reading.used], pk.learning_rate[reading.used], pk.t_star[reading.used]
+        )
+    )
+
+
+def _premise_count(reading) -> str:
+    pk = reading.peaks
+    out = [f"λ={a:g},η={b:g}" for a, b, ok in zip(pk.l2, pk.learning_rate, pk.in_premise) if not ok]
+    text = f"{int(pk.in_premise.sum())} of {len(pk.in_premise)} (λ, η) in the premise"
+    return text + (f"; outside: {', '.join(out)}" if out else "")
+
+
+def _with_null(ok: bool, null) -> bool:
+    return bool(ok) and null is not None and null.p_value < analysis.NULL_ALPHA
+
+
+def premise_claims(s, label: str) -> Iterator[Claim]:
+    """The chapter-1 claims of one fixed-budget setup (a :class:`premise.PremiseSummary`)."""
+    from l2lib import premise
+
+    f, T = s.full, s.full.budget
+    where = _premise_count(f)
+    pk = f.peaks
+    fitted = pk.in_premise.sum()
+    yield Claim(
+        "ch1",
+        f"{label}: members fit their training set",
+        bool(pk.in_premise.all()),
+        f"{fitted} of {len(pk.in_premise)} (λ, η): every seed ≥ {analysis.PREMISE_ACCURACY} "
+        f"full-train accuracy by t* (first step: "
+        + ", ".join(
+            f"λ={a:g},η={b:g}: {'never' if not np.isfinite(p) else f'{p:.0f}'}"
+            for a, b, p in zip(pk.l2, pk.learning_rate, pk.premise_step)
+        )
+        + ")",
+        "every (λ, η) of the grid in the premise",
+        premise=where,
+    )
+    lam_eta = (pk.l2 * pk.learning_rate)[f.used]
+    yield Claim(
+        "ch1",
+        f"{label}: budget T={T} long enough",
+        s.budget_ok,
+        f"c = {f.c:.3g}; min λη·T over the used (λ, η) = {lam_eta.min() * T if lam_eta.size else float('nan'):.3g}",
+        f"λη·T ≥ {premise.BUDGET_MULTIPLE:g}c for every used (λ, η)",
+        premise=where,
+    )
+    if s.fit is None:
+        yield Claim(
+            "ch1",
+            f"{label}: slope of log t* vs log λη",
+            False,
+            f"{int(f.used.sum())} usable (λ, η): too few for a fit",
+            f"-1 ± {SLOPE_TOLERANCE}",
+            premise=where,
+        )
+        return
+    fit = s.fit
+    ok = abs(fit.slope + 1) <= SLOPE_TOLERANCE
+    yield Claim(
+        "ch1",
+        f"{label}: slope of log t* vs log λη (T={T})",
+        _with_null(ok, s.slope_null),
+        f"{fit.slope:+.3f} (95% CI {fit.slope_ci[0]:+.3f}, {fit.slope_ci[1]:+.3f}; n={fit.n}); "
+        f"null median |slope+1| {s.slope_null.null_median:.2f}; t*: {_used(f)}",
+        f"-1 ± {SLOPE_TOLERANCE} and null p < {analysis.NULL_ALPHA}",
+        null_p=s.slope_null.p_value,
+        premise=where,
+    )
+    if s.c_null is not None:
+        spread = s.c_null.observed
+        per = ", ".join(f"η={k:g}: {v:.3g}" for k, v in f.c_per_lr.items())
+        yield Claim(
+            "ch1",
+            f"{label}: c = λη·t* (per η)",
+            _with_null(spread <= C_AGREEMENT, s.c_null),
+            f"c = {fit.c:.3g}; {per}; max/min {spread:.2f} (null median {s.c_null.null_median:.2f})",
+            f"per-η c within ×{C_AGREEMENT:g} and null p < {analysis.NULL_ALPHA}",
+            null_p=s.c_null.p_value,
+            premise=where,
+        )
+    col = s.collapse
+    yield Claim(
+        "ch1",
+        f"{label}: collapse in λ·η·t",
+        _with_null(col.ratio <= COLLAPSE_RATIO, s.collapse_null),
+        f"std log10 t* {col.spread_steps:.3f} -> std log10 λη·t* {col.spread_scaled:.3f} "
+        f"(ratio {col.ratio:.2f}; null median {s.collapse_null.null_median:.2f})",
+        f"ratio ≤ {COLLAPSE_RATIO:.2f} and null p < {analysis.NULL_ALPHA}",
+        null_p=s.collapse_null.p_value,
+        premise=where,
+    )
+    half = s.half.budget
+    if s.horizon_null is None:
+        yield Claim(
+            "ch1",
+            f"{label}: t* not set by the budget ({half}→{T})",
+            False,
+            "no (λ, η) usable at both budgets",
+            f"< {HORIZON_RATIO:.2f}",
+            premise=where,
+        )
+        return
+    hp = s.half.peaks
     per = ", ".join(
-        f"λ={a:.3g}: {t:.0f} (λη·t* {a * b * t:.3g})"
-        for a, b, t in zip(l2[f.used], lr[f.used], pk.t_star[f.used], strict=True)
+        f"λ={a:g},η={b:g}: {t1 / t0:.2f}"
+        for a, b, t0, t1 in zip(
+            pk.l2[s.horizon_used],
+            pk.learning_rate[s.horizon_used],
+            hp.t_star[s.horizon_used],
+            pk.t_star[s.horizon_used],
+        )
     )
-    yield slope_claim(f"{setup_label(res.config)}, fixed budget T={budget}", f, f"; t*: {per}")
+    yield Claim(
+        "ch1",
+        f"{label}: t* not set by the budget ({half}→{T})",
+        _with_null(s.horizon_ratio < HORIZON_RATIO, s.horizon_null),
+        f"median t*(T={T})/t*(T={half}) = {s.horizon_ratio:.2f} over "
+        f"{int(s.horizon_used.sum())} (λ, η) ({per}); null median |log2| "
+        f"{s.horizon_null.null_median:.2f}",
+        f"< {HORIZON_RATIO:.2f} (1: peak real; 2: set by the end of the run) and null p < "
+        f"{analysis.NULL_ALPHA}",
+        null_p=s.horizon_null.p_value,
+        premise=where,
+    )
+
+
+def _premise_claims(name: str, scale: str, root) -> Iterator[Claim]:
+    from l2lib import premise
+
+    res = store_lib.Store(root).load(experiments.get(name, scale))
+    yield from premise_claims(premise.premise_summary(res), setup_label(res.config))
+
+
+def theory_claims(s) -> Iterator[Claim]:
+    """The theory-regime claims (a :class:`premise.TheorySummary`)."""
+    from l2lib import premise
+
+    tol = premise.THEORY_TOLERANCE
+    fta = s.full_train_accuracy
+    where = f"full-train accuracy at the end {fta.min():.3f}–{fta.max():.3f} (MSE regression)"
+    for which, what in (("mse", "minimum test MSE"), ("acc", "maximum test accuracy")):
+        err = s.errors(which)
+        per = "; ".join(
+            f"λ={m.l2:g},η={m.learning_rate:g},s{m.seed}: "
+            + (
+                f"{m.t_mse:.0f} vs {m.t_mse_pred:.0f}"
+                if which == "mse"
+                else f"{m.t_acc:.0f} vs {m.t_acc_pred:.0f}"
+            )
+            + ("" if (m.interior_mse if which == "mse" else m.interior_acc) else " (edge)")
+            for m in s.members
+        )
+        yield Claim(
+            "ch1",
+            f"theory regime: t* of the {what} = prediction",
+            bool(err.size) and bool(np.all(err <= tol)),
+            f"max |measured/predicted − 1| = {err.max() if err.size else float('nan'):.2f} over "
+            f"{err.size} members with an interior predicted optimum (measured vs predicted "
+            f"steps: {per})",
+            f"within {tol:.0%} for every such member, no fitted parameter",
+            premise=where,
+        )
+    fit, null = s.fit, s.slope_null
+    ok = abs(fit.slope + 1) <= SLOPE_TOLERANCE
+    yield Claim(
+        "ch1",
+        "theory regime: slope of log t* vs log λη",
+        _with_null(ok, null),
+        f"{fit.slope:+.3f} (95% CI {fit.slope_ci[0]:+.3f}, {fit.slope_ci[1]:+.3f}; n={fit.n}; "
+        f"seed-mean test-MSE t*); null median |slope+1| {null.null_median:.2f}",
+        f"-1 ± {SLOPE_TOLERANCE} and null p < {analysis.NULL_ALPHA}",
+        null_p=null.p_value,
+        premise=where,
+    )
+    rises = np.array([m.rise for m in s.members])
+    floor = np.repeat(s.floor, [len(i) for i in s.peaks.members])
+    order = np.concatenate(s.peaks.members)
+    floor_by_member = np.empty(len(s.members))
+    floor_by_member[order] = floor
+    ok = bool(np.all(rises > premise.RISE_FLOOR_MULTIPLE * floor_by_member))
+    yield Claim(
+        "ch1",
+        "theory regime: test MSE rises after t* (f → 0)",
+        ok,
+        f"rise from the minimum to the end {rises.min():.4f}–{rises.max():.4f}; noise floor "
+        f"(std over seeds of the minimum) {s.floor.min():.4f}–{s.floor.max():.4f}",
+        "rise > the noise floor for every member",
+        premise=where,
+    )
+
+
+def _theory_claims(name: str, scale: str, root) -> Iterator[Claim]:
+    from l2lib import premise
+
+    res, art = premise.load_theory(scale, root)
+    yield from theory_claims(premise.theory_summary(res, art.arrays))
 
 
 #: (chapter, experiment, claims generator) in the order the book presents them.
 CLAIMS: list[tuple[str, str, Callable[[str, str, object], Iterator[Claim]]]] = [
+    ("ch1", "ch1_premise_mlp", _premise_claims),
+    ("ch1", "ch1_premise_fmnist", _premise_claims),
+    ("ch1", "ch1_theory_ntk", _theory_claims),
+    # Outside the premise (most members never fit their training set; horizon ∝ 1/(λη)): kept
+    # as one section of the chapter, for what the horizon checks showed.
     ("ch1", "timescale_mlp", _timescale_claims),
-    ("ch1", "timescale_mlp_long", _timescale_claims),
     ("ch1", "timescale_mlp_long", _horizon_claims),
-    ("ch1", "timescale_mlp_longer", _timescale_claims),
     ("ch1", "timescale_mlp_longer", _horizon_claims),
-    ("ch1", "timescale_cnn", _timescale_claims),
-    ("ch1", "timescale_cnn_long", _timescale_claims),
-    ("ch1", "timescale_cnn_long", _horizon_claims),
-    ("ch1", "timescale_fmnist", _timescale_claims),
-    ("ch1", "timescale_fmnist_long", _timescale_claims),
-    ("ch1", "timescale_fmnist_long", _horizon_claims),
-    ("ch1", "timescale_fmnist4k", _timescale_claims),
-    ("ch1", "timescale_fmnist4k_long", _timescale_claims),
-    ("ch1", "timescale_fmnist4k_long", _horizon_claims),
-    ("ch1", "optimal_l2", _fixed_budget_claims),
-    ("ch1", "optimal_l2_fmnist", _fixed_budget_claims),
-    ("ch1", "optimal_l2_fmnist4k", _fixed_budget_claims),
 ]
 
 
@@ -595,10 +769,14 @@ CLAIMS += [
 ]
 
 
-def run(scale: str = "cpu", root=None) -> list[Claim]:
-    """Every claim at ``scale``; a missing or unreadable run is a failed claim naming the fix."""
+def run(scale: str = "cpu", root=None, chapter: str | None = None) -> list[Claim]:
+    """Every claim at ``scale`` (of one ``chapter`` only, if given); a missing or unreadable
+    run is a failed claim naming the fix."""
     out: list[Claim] = []
+    only = chapter
     for chapter, name, gen in CLAIMS:
+        if only is not None and chapter != only:
+            continue
         if name in experiments.names() and scale not in experiments.scales(name):
             continue  # a setup of another scale only (e.g. the CPU-scale horizon checks)
         try:
@@ -612,7 +790,7 @@ def run(scale: str = "cpu", root=None) -> list[Claim]:
 
 def main(scale: str = "cpu", root=None, chapter: str | None = None) -> int:
     """Print one line per claim; 0 when all pass, 1 otherwise."""
-    claims = [c for c in run(scale, root) if chapter is None or c.chapter == chapter]
+    claims = [c for c in run(scale, root, chapter) if chapter is None or c.chapter == chapter]
     for c in claims:
         print(c.line())
     failed = sum(not c.passed for c in claims)
@@ -622,7 +800,7 @@ def main(scale: str = "cpu", root=None, chapter: str | None = None) -> int:
 
 def report(scale: str = "cpu", chapter: str | None = None, root=None) -> None:
     """Print the claims of one chapter (what a chapter's "claims, checked" cell shows)."""
-    claims = [c for c in run(scale, root) if chapter is None or c.chapter == chapter]
+    claims = [c for c in run(scale, root, chapter) if chapter is None or c.chapter == chapter]
     for c in claims:
         print(c.line())
 

@@ -1536,3 +1536,220 @@ def schedule_l2opt(
         margin=dict(b=150),
     )
     return fig
+
+
+# --- chapter 1 inside the premise ---------------------------------------------------------------
+
+
+def seed_mean_curves(
+    results: Arrays,
+    peaks: analysis.SeedPeaks,
+    key: str = "test_accuracy",
+    scaled: bool = False,
+    title: str = "Seed-mean test accuracy",
+) -> go.Figure:
+    """The seed-mean curve ``key`` of every (λ, η) against step t (or λη·t with ``scaled``),
+    with ◆ at its t* (read on the smoothed curve) and, dotted, the seed-mean full-train
+    accuracy that decides the premise; λ and η sliders (kernel-free)."""
+    steps = np.asarray(results["eval_step"], np.float64)
+    curves = np.asarray(results[key], np.float64)
+    fta = results.get("full_train_accuracy")
+    lrs = sorted(set(peaks.learning_rate.tolist()))
+    fig = go.Figure()
+    tl2, tlr = [], []
+    for g, idx in enumerate(peaks.members):
+        a, b = float(peaks.l2[g]), float(peaks.learning_rate[g])
+        x = a * b * steps if scaled else steps
+        color = color_for(lrs.index(b))
+        tag = "" if peaks.in_premise[g] else " (outside the premise)"
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=curves[idx].mean(axis=0),
+                mode="lines+markers",
+                marker=_peak_marker(steps, peaks.t_star[g]),
+                line=dict(color=color, width=1.5),
+                name=f"λ={_fmt(a)}, η={_fmt(b)}{tag}",
+                hovertemplate=f"λ={_fmt(a)} η={_fmt(b)}<br>%{{x:.4g}}<br>%{{y:.4f}}<extra></extra>",
+            )
+        )
+        tl2.append(a)
+        tlr.append(b)
+        if fta is not None:
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=np.asarray(fta, np.float64)[idx].mean(axis=0),
+                    mode="lines",
+                    line=dict(color=color, width=1, dash="dot"),
+                    name=f"full-train accuracy, λ={_fmt(a)}, η={_fmt(b)}",
+                    showlegend=False,
+                    hovertemplate=f"full-train acc λ={_fmt(a)} η={_fmt(b)}<br>%{{x:.4g}}<br>%{{y:.4f}}<extra></extra>",
+                )
+            )
+            tl2.append(a)
+            tlr.append(b)
+    fig.update_layout(
+        title=title,
+        xaxis=dict(title="λ·η·t" if scaled else "step t", type="log"),
+        yaxis=dict(title=key.replace("_", " ") + " (seed mean); dotted: full-train accuracy"),
+    )
+    return add_member_sliders(fig, tl2, tlr, sorted(set(peaks.l2.tolist())), lrs)
+
+
+def seed_timescale_fit(
+    peaks: analysis.SeedPeaks,
+    used: np.ndarray,
+    fit: analysis.TimescaleFit | None,
+    null: analysis.NullTest | None = None,
+    title: str = "t* against λη",
+) -> go.Figure:
+    """Seed-mean t* against λη on log axes, per η, with error bars of its noise floor (the
+    spread over seeds, ×10^±std), filled where the (λ, η) enters the claims, hollow where it
+    does not (outside the premise, censored or diverged); the fit and c/(λη) lines, and the
+    null's p in the legend. An η slider (kernel-free)."""
+    lrs = sorted(set(peaks.learning_rate.tolist()))
+    lam_eta = peaks.l2 * peaks.learning_rate
+    up = peaks.t_star * (10 ** np.nan_to_num(peaks.spread) - 1)
+    down = peaks.t_star * (1 - 10 ** -np.nan_to_num(peaks.spread))
+    fig = go.Figure()
+    tlr = []
+    for j, eta in enumerate(lrs):
+        for inside in (True, False):
+            sel = (peaks.learning_rate == eta) & (used == inside) & np.isfinite(peaks.t_star)
+            if not sel.any():
+                continue
+            why = [
+                "used"
+                if u
+                else ("outside the premise" if not p else ("censored" if c else "diverged"))
+                for u, p, c in zip(used[sel], peaks.in_premise[sel], peaks.censored[sel])
+            ]
+            fig.add_trace(
+                go.Scatter(
+                    x=lam_eta[sel],
+                    y=peaks.t_star[sel],
+                    error_y=dict(type="data", array=up[sel], arrayminus=down[sel]),
+                    mode="markers",
+                    marker=dict(
+                        size=10,
+                        color=color_for(j) if inside else "rgba(0,0,0,0)",
+                        line=dict(color=color_for(j), width=2),
+                    ),
+                    name=f"η={_fmt(eta)}" + ("" if inside else " (not used)"),
+                    customdata=np.stack([peaks.l2[sel], np.array(why, object)], axis=1),
+                    hovertemplate="λ=%{customdata[0]:.3g}<br>λη=%{x:.3g}<br>t*=%{y}<br>%{customdata[1]}<extra></extra>",
+                )
+            )
+            tlr.append(eta)
+    if fit is not None:
+        xs = lam_eta[np.isfinite(peaks.t_star)]
+        xline = np.geomspace(xs.min() / 1.5, xs.max() * 1.5, 50)
+        p = "" if null is None else f"; null p = {null.p_value:.3f}"
+        fig.add_trace(
+            go.Scatter(
+                x=xline,
+                y=10**fit.intercept * xline**fit.slope,
+                mode="lines",
+                line=dict(color="black"),
+                name=f"fit: slope {fit.slope:.2f} [{fit.slope_ci[0]:.2f}, {fit.slope_ci[1]:.2f}]{p}",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=xline,
+                y=fit.c / xline,
+                mode="lines",
+                line=dict(color="gray", dash="dash"),
+                name=f"c/(λη), c = {fit.c:.3g}",
+            )
+        )
+        tlr += [None, None]
+    fig.update_layout(
+        title=title,
+        xaxis=dict(title="λη", type="log", exponentformat="power"),
+        yaxis=dict(title="t* (steps)", type="log"),
+    )
+    steps = [dict(method="restyle", label="all", args=[{"opacity": [1.0] * len(tlr)}])]
+    steps += [
+        dict(
+            method="restyle",
+            label=_fmt(v),
+            args=[{"opacity": [1.0 if (t is None or t == v) else FAINT for t in tlr]}],
+        )
+        for v in lrs
+    ]
+    fig.update_layout(
+        sliders=[
+            dict(active=0, steps=steps, currentvalue=dict(prefix="η = "), y=-0.18, pad=dict(t=10))
+        ],
+        margin=dict(b=150),
+    )
+    return fig
+
+
+def null_histogram(null: analysis.NullTest, what: str, goal: float | None = None, title: str = ""):
+    """The null distribution of a claim's score (t* drawn from each member's own run) with the
+    measured score (red) and the goal's threshold (dashed), if any."""
+    fig = go.Figure(
+        go.Histogram(x=null.null, nbinsx=40, name="null: t* drawn from the runs", opacity=0.7)
+    )
+    fig.add_vline(x=null.observed, line=dict(color="crimson", width=3))
+    fig.add_annotation(
+        x=null.observed,
+        yref="paper",
+        y=1.05,
+        text=f"measured {null.observed:.3g} (p = {null.p_value:.3f})",
+        showarrow=False,
+        font=dict(color="crimson"),
+    )
+    if goal is not None:
+        fig.add_vline(x=goal, line=dict(color="gray", dash="dash"))
+    fig.update_layout(
+        title=title or f"Null distribution of {what}",
+        xaxis=dict(title=what),
+        yaxis=dict(title="draws"),
+        showlegend=False,
+    )
+    return fig
+
+
+def theory_comparison(
+    results: Arrays, prediction: Arrays, key: str = "test_loss", title: str = ""
+) -> go.Figure:
+    """Measured (solid, ◆ at its extremum) against predicted (dashed, ✕ at its extremum)
+    curves ``key`` of every member of the theory sweep, against step; λ and η sliders."""
+    steps = np.asarray(results["eval_step"], np.float64)
+    l2, lr, l2s, lrs = _members(results)
+    seeds = np.asarray(results["member_seed"])
+    mode = "min" if key == "test_loss" else "max"
+    fig = go.Figure()
+    tl2, tlr = [], []
+    for i in range(len(l2)):
+        color = color_for(lrs.index(lr[i]) * 2 + l2s.index(l2[i]) % 2)
+        for src, dash, symbol in ((results, None, "diamond"), (prediction, "dash", "x")):
+            y = np.asarray(src[key][i], np.float64)
+            t, _, _ = analysis.extremum_step(y, steps, mode, 1)
+            fig.add_trace(
+                go.Scatter(
+                    x=steps,
+                    y=y,
+                    mode="lines+markers",
+                    marker=dict(size=np.where(steps == t, 10, 0), symbol=symbol, color=color),
+                    line=dict(color=color, dash=dash, width=1.5),
+                    name=f"λ={_fmt(l2[i])}, η={_fmt(lr[i])}, seed {seeds[i]}"
+                    + (" (theory)" if dash else ""),
+                    hovertemplate=f"λ={_fmt(l2[i])} η={_fmt(lr[i])} seed {seeds[i]}"
+                    + (" theory" if dash else "")
+                    + "<br>step %{x}<br>%{y:.4f}<extra></extra>",
+                )
+            )
+            tl2.append(float(l2[i]))
+            tlr.append(float(lr[i]))
+    what = "test MSE ½‖f − y‖²" if key == "test_loss" else key.replace("_", " ")
+    fig.update_layout(
+        title=title or f"Measured (solid) and predicted (dashed) {what}",
+        xaxis=dict(title="step t", type="log"),
+        yaxis=dict(title=what),
+    )
+    return add_member_sliders(fig, tl2, tlr, l2s, lrs)

@@ -460,11 +460,24 @@ def _bn_experiment(cfg) -> dict[str, np.ndarray]:
     return bnexp.bn_experiment(cfg)
 
 
+def _prediction_config(scale: str):
+    from l2lib import premise  # chapter 1's theory regime (l2lib.premise)
+
+    return premise.prediction_config(scale)
+
+
+def _prediction(cfg) -> dict[str, np.ndarray]:
+    from l2lib import premise
+
+    return premise.prediction_artifact(cfg)
+
+
 ARTIFACTS: dict[str, tuple[Callable[[str], Any], Callable[[Any], dict[str, np.ndarray]]]] = {
     "width_ntk": (width_config, width_experiment),
     "width_theory": (theory_config, theory_curves),
     "hessian_min_eig": (hessian_config, hessian_experiment),
     "bn_equilibrium": (_bn_config, _bn_experiment),  # chapter 5 (l2lib.bnexp)
+    "ch1_theory_prediction": (_prediction_config, _prediction),  # chapter 1 (l2lib.premise)
 }
 
 

@@ -177,24 +177,6 @@ def test_horizon_claim_tells_a_real_peak_from_the_end_of_the_run(tmp_path, moves
     assert claim.passed is passes, claim.line()
 
 
-def test_fashion_mnist_setup_is_the_mnist1d_mlp_sweep_with_only_the_data_changed():
-    for short, long in (("timescale_mlp", "timescale_fmnist"), ("timescale_mlp_long", None)):
-        a = experiments.get(short, "cpu")
-        b = experiments.get(long or short.replace("mlp", "fmnist"), "cpu")
-        assert b.data == experiments.TIMESCALE_FMNIST_DATA
-        assert b.data.name == "fashion_mnist" and b.data.source == "idx"
-        same = ("model", "optimizer", "grid", "duration", "eval_every", "group_size")
-        assert all(getattr(a, f) == getattr(b, f) for f in same)
-    assert check.HORIZON_PAIRS["timescale_fmnist_long"] == "timescale_fmnist"
-
-
-def test_horizon_claim_names_the_data_set_when_it_is_not_mnist1d(tmp_path):
-    _synthetic_timescale_store(tmp_path, lambda eta: 1.5, "timescale_fmnist")
-    _synthetic_timescale_store(tmp_path, lambda eta: 1.5, "timescale_fmnist_long")
-    (claim,) = check._horizon_claims("timescale_fmnist_long", "cpu", tmp_path)
-    assert claim.passed and claim.name.startswith("MLP on fashion_mnist: t* not set")
-
-
 def test_late_trend_tells_rising_flat_and_falling_curves_apart():
     steps = np.arange(1, 201) * 10
     rng = np.random.default_rng(0)

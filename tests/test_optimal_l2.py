@@ -366,25 +366,6 @@ def test_budget_by_horizon_figure_has_one_slider_step_per_budget():
     assert list(fig.data[0].marker.symbol) == ["circle", "circle-open"]
 
 
-def test_fixed_budget_fit_reads_t_star_within_the_budget_over_members_past_the_horizon():
-    # η = 0.4, budget 1000: λη·1000 = 40, 20, 8, 4, 2 → the last (λ = 0.005) and λ = 0 are left
-    # out. Each member peaks at t* = 2/(λη) (0.9) and reaches 0.99 after the budget (ignored).
-    l2 = np.array([0.1, 0.05, 0.02, 0.01, 0.005, 0.0])
-    steps = 10 * np.arange(1, 151)
-    acc = np.full((len(l2), len(steps)), 0.5)
-    for i, v in enumerate(l2[:-1]):
-        acc[i, steps == round(2 / (v * 0.4))] = 0.9
-    acc[:, steps == 1200] = 0.99
-    r = _results(acc, [1500] * len(l2), l2)
-    r["diverged_step"] = -np.ones(len(l2), int)
-    fit, pk = check.fixed_budget_fit(r, 1000)
-    assert list(fit.used) == [True, True, True, True, False, False]
-    assert fit.slope == pytest.approx(-1, abs=1e-9) and fit.c == pytest.approx(2.0)
-    np.testing.assert_allclose(pk.t_star[:4], [50, 100, 250, 500])
-    short = dict(r, num_steps=np.array([1500, 900, 1500, 1500, 1500, 1500]))
-    assert not check.fixed_budget_fit(short, 1000)[0].used[1]  # did not train the budget
-
-
 def test_fashion_mnist_sweep_is_the_mnist1d_sweep_with_only_the_data_changed():
     a, b = experiments.get("optimal_l2", "cpu"), experiments.get("optimal_l2_fmnist", "cpu")
     assert b.data == experiments.TIMESCALE_FMNIST_DATA

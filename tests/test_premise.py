@@ -133,3 +133,102 @@ def test_truncate_keeps_the_budget():
     cut = analysis.truncate(arr, 1000)
     assert cut["eval_step"][-1] == 1000 and cut["test_accuracy"].shape == (1, 40)
     assert cut["num_steps"][0] == 1000 and cut["member_l2"].shape == (1,)
+
+
+def test_mlp_ntk_equals_the_autodiff_ntk_and_the_engine_init():
+    import dataclasses
+
+    import jax
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from l2lib import experiments, premise, theory, train
+
+    cfg = experiments.get("ch1_theory_ntk", "ci")
+    cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, width=8))
+    x = np.random.default_rng(0).standard_normal((6, 40)).astype(np.float32)
+    model = premise.init_model(cfg, 1, (40,), 10)
+    ws, ms = premise.mlp_kernels(model)
+    theta, f1, _ = premise.mlp_ntk(ws, ms, x[:4], x)
+    graphdef, params = nnx.split(model)
+    auto = theory.empirical_ntk(lambda p, z: nnx.merge(graphdef, p)(z), params, x[:4], x)
+    np.testing.assert_allclose(theta, np.asarray(auto), rtol=2e-4, atol=1e-5)
+    np.testing.assert_allclose(f1, np.asarray(model(jnp.asarray(x[:4]))), rtol=1e-5, atol=1e-6)
+    # The engine starts seed 1 from the same parameters.
+    trainer = train.GridTrainer(cfg, [1], None)
+    eng = jax.tree.map(lambda a: np.asarray(a[0]), trainer.state.params)
+    for a, b in zip(jax.tree.leaves(eng), jax.tree.leaves(params), strict=True):
+        np.testing.assert_array_equal(a, np.asarray(b))
+    with pytest.raises(ValueError, match="bias-free"):
+        premise.mlp_kernels(
+            premise.init_model(experiments.get("ch1_premise_mlp", "ci"), 0, (40,), 10)
+        )
+
+
+def test_the_theory_prediction_matches_gradient_descent_on_a_wide_net_early_on():
+    """On the tiny ci theory sweep the prediction starts at the network's own initial outputs,
+    and predicted and measured test MSE agree early in training (the kernel has barely moved)."""
+    from l2lib import experiments, premise, train
+
+    cfg = experiments.get("ch1_theory_ntk", "ci")
+    pred = premise.theory_prediction(cfg)
+    run = train.train_grid(cfg)
+    assert pred["test_loss"].shape == run["test_loss"].shape
+    np.testing.assert_allclose(pred["test_loss"][:, :3], run["test_loss"][:, :3], rtol=0.1)
+    assert (pred["eig_max"] > 0).all() and int(pred["k"]) == 3
+
+
+def test_chapter_1_claims_on_the_ci_runs_carry_their_nulls_and_premise(tmp_path):
+    """`check` on tiny in-premise and theory sweeps: every t* claim prints a null p and the
+    members it stands on, and only (λ, η) in the premise enter."""
+    from l2lib import check, experiments, premise, store, widthexp
+
+    for name in ("ch1_premise_mlp", "ch1_theory_ntk"):
+        store.load_or_run(experiments.get(name, "ci"), tmp_path)
+    widthexp.load("ch1_theory_prediction", "ci", root=tmp_path)
+    claims = [c for c in check.run("ci", tmp_path) if c.chapter == "ch1"]
+    names = [c.name for c in claims]
+    assert any("members fit their training set" in n for n in names), names
+    assert any(n.startswith("theory regime: t* of the minimum test MSE") for n in names)
+    for c in claims:
+        if "slope" in c.name or "collapse" in c.name or "per η" in c.name:
+            assert c.null_p is not None and 0 < c.null_p <= 1, c.line()
+            assert "null p" in c.line()
+    s = premise.premise_summary(
+        store.Store(tmp_path).load(experiments.get("ch1_premise_mlp", "ci"))
+    )
+    assert not (s.full.used & ~s.full.peaks.in_premise).any()
+
+
+def _results(arrays, budget):
+    import dataclasses
+
+    from l2lib import config as C
+    from l2lib import experiments, store
+
+    cfg = experiments.get("ch1_premise_mlp", "ci")
+    cfg = dataclasses.replace(cfg, duration=C.DurationConfig(num_steps=budget))
+    return store.Results(arrays, {}, cfg, None)
+
+
+@pytest.mark.parametrize("real", [True, False])
+def test_the_chapter_claims_fail_their_null_when_t_star_is_random_within_the_budget(real):
+    """Through the claim code itself: a fixed-budget sweep whose t* follows c/(λη) passes the
+    slope claim; the same sweep with every peak put at a random step of its run does not."""
+    from l2lib import check, premise
+
+    rng = np.random.default_rng(3)
+    every, n = 25, 1600
+    budget = every * n
+    draws = {}
+
+    def t_of(a, b, s):
+        if real:
+            return 3.0 / (a * b)
+        return draws.setdefault((a, b), float(every * rng.integers(20, n - 20)))
+
+    arr = _sweep(t_of, (3e-3, 1e-2, 3e-2), LRS, num_evals=n, every=every, noise=0.005)
+    s = premise.premise_summary(_results(arr, budget))
+    slope = next(c for c in check.premise_claims(s, "synthetic") if "slope" in c.name)
+    assert slope.passed is real, slope.line()
+    assert (slope.null_p < 0.05) is real
