@@ -1055,7 +1055,7 @@ def verdict_table(chapter: str, scale: str = "cpu", root=None, claims=None):
     — claim, setup, members it stands on, the headline measurement, goal, null p, verdict."""
     from l2lib import check
 
-    claims = check.run(scale, root) if claims is None else claims
+    claims = check.run(scale, root, chapter) if claims is None else claims
     rows = []
     for c in claims:
         if c.chapter != chapter:

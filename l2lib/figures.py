@@ -183,15 +183,23 @@ def timescale_fit(
             )
             tl2.append(None)
             tlr.append(eta)
-    xs = lam_eta[l2 > 0]
-    xline = np.geomspace(xs.min() / 1.5, xs.max() * 1.5, 50)
+    _add_fit_lines(fig, lam_eta[l2 > 0], fit)
+    tl2 += [None, None]
+    tlr += [None, None]
+    # Only an η slider here: each point already is one λ.
+    return _timescale_layout(fig, tlr, lrs, title, "t* (steps to best test accuracy)")
+
+
+def _add_fit_lines(fig: go.Figure, lam_eta: np.ndarray, fit, suffix: str = "") -> None:
+    """The fitted line and c/(λη) over the range of ``lam_eta`` (two traces)."""
+    xline = np.geomspace(lam_eta.min() / 1.5, lam_eta.max() * 1.5, 50)
     fig.add_trace(
         go.Scatter(
             x=xline,
             y=10**fit.intercept * xline**fit.slope,
             mode="lines",
             line=dict(color="black"),
-            name=f"fit: slope {fit.slope:.2f} [{fit.slope_ci[0]:.2f}, {fit.slope_ci[1]:.2f}]",
+            name=f"fit: slope {fit.slope:.2f} [{fit.slope_ci[0]:.2f}, {fit.slope_ci[1]:.2f}]{suffix}",
         )
     )
     fig.add_trace(
@@ -203,20 +211,23 @@ def timescale_fit(
             name=f"c/(λη), c = {fit.c:.3g} [{fit.c_ci[0]:.3g}, {fit.c_ci[1]:.3g}]",
         )
     )
-    tl2 += [None, None]
-    tlr += [None, None]
+
+
+def _timescale_layout(
+    fig: go.Figure, trace_lr: list, lrs: list, title: str, ytitle: str
+) -> go.Figure:
+    """Log axes of a t*-against-λη figure and its η slider (opacity; ``None``: always shown)."""
     fig.update_layout(
         title=title,
         xaxis=dict(title="λη", type="log", exponentformat="power"),
-        yaxis=dict(title="t* (steps to best test accuracy)", type="log"),
+        yaxis=dict(title=ytitle, type="log"),
     )
-    # Only an η slider here: each point already is one λ.
-    steps = [dict(method="restyle", label="all", args=[{"opacity": [1.0] * len(tlr)}])]
+    steps = [dict(method="restyle", label="all", args=[{"opacity": [1.0] * len(trace_lr)}])]
     steps += [
         dict(
             method="restyle",
             label=_fmt(v),
-            args=[{"opacity": [1.0 if (t is None or t == v) else FAINT for t in tlr]}],
+            args=[{"opacity": [1.0 if (t is None or t == v) else FAINT for t in trace_lr]}],
         )
         for v in lrs
     ]
@@ -1643,73 +1654,50 @@ def seed_timescale_fit(
             )
             tlr.append(eta)
     if fit is not None:
-        xs = lam_eta[np.isfinite(peaks.t_star)]
-        xline = np.geomspace(xs.min() / 1.5, xs.max() * 1.5, 50)
         p = "" if null is None else f"; null p = {null.p_value:.3f}"
-        fig.add_trace(
-            go.Scatter(
-                x=xline,
-                y=10**fit.intercept * xline**fit.slope,
-                mode="lines",
-                line=dict(color="black"),
-                name=f"fit: slope {fit.slope:.2f} [{fit.slope_ci[0]:.2f}, {fit.slope_ci[1]:.2f}]{p}",
-            )
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=xline,
-                y=fit.c / xline,
-                mode="lines",
-                line=dict(color="gray", dash="dash"),
-                name=f"c/(λη), c = {fit.c:.3g}",
-            )
-        )
+        _add_fit_lines(fig, lam_eta[np.isfinite(peaks.t_star)], fit, p)
         tlr += [None, None]
-    fig.update_layout(
-        title=title,
-        xaxis=dict(title="λη", type="log", exponentformat="power"),
-        yaxis=dict(title="t* (steps)", type="log"),
-    )
-    steps = [dict(method="restyle", label="all", args=[{"opacity": [1.0] * len(tlr)}])]
-    steps += [
-        dict(
-            method="restyle",
-            label=_fmt(v),
-            args=[{"opacity": [1.0 if (t is None or t == v) else FAINT for t in tlr]}],
-        )
-        for v in lrs
-    ]
-    fig.update_layout(
-        sliders=[
-            dict(active=0, steps=steps, currentvalue=dict(prefix="η = "), y=-0.18, pad=dict(t=10))
-        ],
-        margin=dict(b=150),
-    )
-    return fig
+    return _timescale_layout(fig, tlr, lrs, title, "t* (steps)")
 
 
 def null_histogram(null: analysis.NullTest, what: str, goal: float | None = None, title: str = ""):
-    """The null distribution of a claim's score (t* drawn from each member's own run) with the
-    measured score (red) and the goal's threshold (dashed), if any."""
+    """The null distribution of a claim's score (t* drawn from each member's own run) as a
+    step histogram, with the measured score (red) and the goal's threshold (dashed), if any."""
+    counts, edges = np.histogram(null.null, bins=40)
+    top = float(counts.max())
     fig = go.Figure(
-        go.Histogram(x=null.null, nbinsx=40, name="null: t* drawn from the runs", opacity=0.7)
+        go.Scatter(
+            x=edges,
+            y=np.append(counts, counts[-1]),
+            mode="lines",
+            line=dict(shape="hv", color="steelblue"),
+            fill="tozeroy",
+            name="null: t* drawn from each member's own run",
+        )
     )
-    fig.add_vline(x=null.observed, line=dict(color="crimson", width=3))
-    fig.add_annotation(
-        x=null.observed,
-        yref="paper",
-        y=1.05,
-        text=f"measured {null.observed:.3g} (p = {null.p_value:.3f})",
-        showarrow=False,
-        font=dict(color="crimson"),
+    fig.add_trace(
+        go.Scatter(
+            x=[null.observed, null.observed],
+            y=[0, top],
+            mode="lines",
+            line=dict(color="crimson", width=3),
+            name=f"measured {null.observed:.3g} (p = {null.p_value:.3f})",
+        )
     )
     if goal is not None:
-        fig.add_vline(x=goal, line=dict(color="gray", dash="dash"))
+        fig.add_trace(
+            go.Scatter(
+                x=[goal, goal],
+                y=[0, top],
+                mode="lines",
+                line=dict(color="gray", dash="dash"),
+                name=f"goal {goal:g}",
+            )
+        )
     fig.update_layout(
         title=title or f"Null distribution of {what}",
         xaxis=dict(title=what),
         yaxis=dict(title="draws"),
-        showlegend=False,
     )
     return fig
 

@@ -232,3 +232,20 @@ def test_the_chapter_claims_fail_their_null_when_t_star_is_random_within_the_bud
     slope = next(c for c in check.premise_claims(s, "synthetic") if "slope" in c.name)
     assert slope.passed is real, slope.line()
     assert (slope.null_p < 0.05) is real
+
+
+def test_chapter_1_figures_have_their_traces_and_sliders():
+    from l2lib import figures, premise
+
+    arr = _sweep(lambda a, b, s: 3.0 / (a * b), (3e-3, 1e-2, 3e-2), LRS, num_evals=1600)
+    s = premise.premise_summary(_results(arr, 40_000))
+    fig = figures.seed_mean_curves(arr, s.full.peaks)
+    assert len(fig.data) == 2 * 9  # seed-mean test accuracy and full-train accuracy per (λ, η)
+    assert [len(sl.steps) for sl in fig.layout.sliders] == [4, 4]  # "all" + 3 λ, "all" + 3 η
+    fit = figures.seed_timescale_fit(s.full.peaks, s.full.used, s.fit, s.slope_null)
+    assert "null p" in fit.data[-2].name
+    hist = figures.null_histogram(s.slope_null, "|slope + 1|", 0.15)
+    assert [t.type for t in hist.data] == ["scatter"] * 3  # drawn as lines (browser test)
+    pred = dict(arr, test_loss=-arr["test_accuracy"])
+    cmp = figures.theory_comparison(pred, pred)
+    assert len(cmp.data) == 2 * len(arr["member_l2"])
