@@ -157,7 +157,7 @@ def setup_label(cfg) -> str:
     """The model, and the data where it is not MNIST-1D (with the training-set size where it
     is a subset): how a chapter-1 claim names its setup."""
     label = cfg.model.kind.upper()
-    if cfg.data.name != "mnist1d":
+    if cfg.data.name != "mnist1d" or cfg.data.num_train is not None:
         label += f" on {cfg.data.name}"
         if cfg.data.num_train is not None:
             label += f" ({cfg.data.num_train} train)"
@@ -172,7 +172,7 @@ def _horizon_claims(name: str, scale: str, root) -> Iterator[Claim]:
     med = float(np.median(list(ratios.values())))
     per = ", ".join(f"λ={k[0]:g},η={k[1]:g}: {v:.2f}" for k, v in sorted(ratios.items()))
     h0, h1 = short_cfg.duration.horizon, long_cfg.duration.horizon
-    label = setup_label(long_cfg)
+    label = f"{setup_label(long_cfg)} horizon sweep"
     yield Claim(
         "ch1",
         f"{label}: t* not set by the horizon ({h0:g}→{h1:g})",

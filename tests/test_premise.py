@@ -249,3 +249,25 @@ def test_chapter_1_figures_have_their_traces_and_sliders():
     pred = dict(arr, test_loss=-arr["test_accuracy"])
     cmp = figures.theory_comparison(pred, pred)
     assert len(cmp.data) == 2 * len(arr["member_l2"])
+
+
+def test_no_cached_chapter_1_claim_uses_a_member_that_did_not_fit_its_training_set():
+    """On the book's own runs: every (λ, η) a claim uses had every seed at ≥ 0.99 full-train
+    accuracy at some evaluation at or before its t*."""
+    from l2lib import analysis, experiments, premise, store
+
+    st = store.Store()
+    for name in experiments.PREMISE_SETUPS:
+        cfg = experiments.get(name, "cpu")
+        if not st.exists(cfg):
+            pytest.skip(f"{name} is not in the book's store")
+        res = st.load(cfg)
+        s = premise.premise_summary(res)
+        steps = res.arrays["eval_step"]
+        fta = res.arrays["full_train_accuracy"]
+        for reading in (s.full, s.half):
+            pk = reading.peaks
+            assert reading.used.any()
+            for g in np.flatnonzero(reading.used):
+                for m in pk.members[g]:
+                    assert (fta[m][steps <= pk.t_star[g]] >= analysis.PREMISE_ACCURACY).any()
