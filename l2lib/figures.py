@@ -1551,6 +1551,22 @@ def schedule_l2opt(
 
 # --- chapter 1 inside the premise ---------------------------------------------------------------
 
+#: Points per curve drawn on a log time axis: long, finely evaluated runs are thinned to about
+#: this many log-spaced evaluations (the marked extremum always kept), so a page stays light.
+LOG_POINTS = 400
+
+
+def log_subsample(steps: np.ndarray, keep=(), num: int = LOG_POINTS) -> np.ndarray:
+    """Indices of about ``num`` evaluations of ``steps`` spaced evenly in log t, plus ``keep``
+    (e.g. the index of a t*), sorted and unique."""
+    steps = np.asarray(steps, np.float64)
+    if len(steps) <= num:
+        return np.arange(len(steps))
+    grid = np.geomspace(steps[0], steps[-1], num)
+    idx = np.searchsorted(steps, grid).clip(0, len(steps) - 1)
+    extra = [int(k) for k in keep if 0 <= k < len(steps)]
+    return np.unique(np.concatenate([idx, extra, [len(steps) - 1]]).astype(int))
+
 
 def seed_mean_curves(
     results: Arrays,
@@ -1570,15 +1586,16 @@ def seed_mean_curves(
     tl2, tlr = [], []
     for g, idx in enumerate(peaks.members):
         a, b = float(peaks.l2[g]), float(peaks.learning_rate[g])
-        x = a * b * steps if scaled else steps
+        sub = log_subsample(steps, np.flatnonzero(steps == peaks.t_star[g]))
+        x = (a * b * steps if scaled else steps)[sub]
         color = color_for(lrs.index(b))
         tag = "" if peaks.in_premise[g] else " (outside the premise)"
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=curves[idx].mean(axis=0),
+                y=curves[idx].mean(axis=0)[sub],
                 mode="lines+markers",
-                marker=_peak_marker(steps, peaks.t_star[g]),
+                marker=_peak_marker(steps[sub], peaks.t_star[g]),
                 line=dict(color=color, width=1.5),
                 name=f"λ={_fmt(a)}, η={_fmt(b)}{tag}",
                 hovertemplate=f"λ={_fmt(a)} η={_fmt(b)}<br>%{{x:.4g}}<br>%{{y:.4f}}<extra></extra>",
@@ -1590,7 +1607,7 @@ def seed_mean_curves(
             fig.add_trace(
                 go.Scatter(
                     x=x,
-                    y=np.asarray(fta, np.float64)[idx].mean(axis=0),
+                    y=np.asarray(fta, np.float64)[idx].mean(axis=0)[sub],
                     mode="lines",
                     line=dict(color=color, width=1, dash="dot"),
                     name=f"full-train accuracy, λ={_fmt(a)}, η={_fmt(b)}",
@@ -1717,13 +1734,14 @@ def theory_comparison(
         color = color_for(lrs.index(lr[i]) * 2 + l2s.index(l2[i]) % 2)
         for src, dash, symbol in ((results, None, "diamond"), (prediction, "dash", "x")):
             y = np.asarray(src[key][i], np.float64)
-            t, _, _ = analysis.extremum_step(y, steps, mode, 1)
+            t, _, j = analysis.extremum_step(y, steps, mode, 1)
+            sub = log_subsample(steps, [j])
             fig.add_trace(
                 go.Scatter(
-                    x=steps,
-                    y=y,
+                    x=steps[sub],
+                    y=y[sub],
                     mode="lines+markers",
-                    marker=dict(size=np.where(steps == t, 10, 0), symbol=symbol, color=color),
+                    marker=dict(size=np.where(steps[sub] == t, 10, 0), symbol=symbol, color=color),
                     line=dict(color=color, dash=dash, width=1.5),
                     name=f"λ={_fmt(l2[i])}, η={_fmt(lr[i])}, seed {seeds[i]}"
                     + (" (theory)" if dash else ""),

@@ -271,3 +271,13 @@ def test_no_cached_chapter_1_claim_uses_a_member_that_did_not_fit_its_training_s
             for g in np.flatnonzero(reading.used):
                 for m in pk.members[g]:
                     assert (fta[m][steps <= pk.t_star[g]] >= analysis.PREMISE_ACCURACY).any()
+
+
+def test_log_subsample_keeps_the_marked_evaluation_and_the_last():
+    from l2lib import figures
+
+    steps = 25 * np.arange(1, 1601)
+    idx = figures.log_subsample(steps, [777], num=100)
+    assert 777 in idx and 1599 in idx and len(idx) <= 102
+    assert (np.diff(idx) > 0).all()
+    np.testing.assert_array_equal(figures.log_subsample(steps[:50], [], num=100), np.arange(50))
