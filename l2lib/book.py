@@ -1066,7 +1066,7 @@ def verdict_table(chapter: str, scale: str = "cpu", root=None, claims=None):
                 what or c.name,
                 setup if what else "",
                 c.premise or "—",
-                c.measured.split("; ")[0].split(" (measured vs")[0],
+                c.summary or c.measured,
                 c.goal,
                 "—" if c.null_p is None else f"{c.null_p:.4f}",
                 "PASS" if c.passed else "FAIL",

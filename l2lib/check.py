@@ -26,6 +26,7 @@ the grid and for the smallest non-zero one (the paper's baseline).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -53,6 +54,8 @@ class Claim:
     goal: str
     null_p: float | None = None
     premise: str = ""
+    #: The headline of ``measured`` for a chapter's verdict table (default: ``measured``).
+    summary: str = ""
 
     def line(self) -> str:
         null = "" if self.null_p is None else f"   [null p = {self.null_p:.4f}]"
@@ -235,6 +238,7 @@ def premise_claims(s, label: str) -> Iterator[Claim]:
         + ")",
         "every (λ, η) of the grid in the premise",
         premise=where,
+        summary=f"{fitted} of {len(pk.in_premise)} (λ, η) fitted",
     )
     lam_eta = (pk.l2 * pk.learning_rate)[f.used]
     yield Claim(
@@ -244,6 +248,7 @@ def premise_claims(s, label: str) -> Iterator[Claim]:
         f"c = {f.c:.3g}; min λη·T over the used (λ, η) = {lam_eta.min() * T if lam_eta.size else float('nan'):.3g}",
         f"λη·T ≥ {premise.BUDGET_MULTIPLE:g}c for every used (λ, η)",
         premise=where,
+        summary=f"c = {f.c:.3g}, min λη·T = {lam_eta.min() * T if lam_eta.size else float('nan'):.3g}",
     )
     if s.fit is None:
         yield Claim(
@@ -266,6 +271,7 @@ def premise_claims(s, label: str) -> Iterator[Claim]:
         f"-1 ± {SLOPE_TOLERANCE} and null p < {analysis.NULL_ALPHA}",
         null_p=s.slope_null.p_value,
         premise=where,
+        summary=f"slope {fit.slope:+.2f} [{fit.slope_ci[0]:+.2f}, {fit.slope_ci[1]:+.2f}]",
     )
     if s.c_null is not None:
         spread = s.c_null.observed
@@ -278,6 +284,7 @@ def premise_claims(s, label: str) -> Iterator[Claim]:
             f"per-η c within ×{C_AGREEMENT:g} and null p < {analysis.NULL_ALPHA}",
             null_p=s.c_null.p_value,
             premise=where,
+            summary=f"per-η c within ×{spread:.2f}",
         )
     col = s.collapse
     yield Claim(
@@ -289,6 +296,7 @@ def premise_claims(s, label: str) -> Iterator[Claim]:
         f"ratio ≤ {COLLAPSE_RATIO:.2f} and null p < {analysis.NULL_ALPHA}",
         null_p=s.collapse_null.p_value,
         premise=where,
+        summary=f"spread ratio {col.ratio:.2f}",
     )
     half = s.half.budget
     if s.horizon_null is None:
@@ -322,6 +330,7 @@ def premise_claims(s, label: str) -> Iterator[Claim]:
         f"{analysis.NULL_ALPHA}",
         null_p=s.horizon_null.p_value,
         premise=where,
+        summary=f"median t*(T)/t*(T/2) = {s.horizon_ratio:.2f}",
     )
 
 
@@ -337,8 +346,7 @@ def theory_claims(s) -> Iterator[Claim]:
     from l2lib import premise
 
     tol = premise.THEORY_TOLERANCE
-    fta = s.full_train_accuracy
-    where = f"full-train accuracy at the end {fta.min():.3f}–{fta.max():.3f} (MSE regression)"
+    where = f"none: full-train accuracy ≤ {s.max_full_train_accuracy:.2f}"
     for which, what in (("mse", "minimum test MSE"), ("acc", "maximum test accuracy")):
         err = s.errors(which)
         per = "; ".join(
@@ -360,6 +368,8 @@ def theory_claims(s) -> Iterator[Claim]:
             f"steps: {per})",
             f"within {tol:.0%} for every such member, no fitted parameter",
             premise=where,
+            summary=f"max |measured/predicted − 1| = {err.max() if err.size else float('nan'):.2f} "
+            f"({err.size} members)",
         )
     fit, null = s.fit, s.slope_null
     ok = abs(fit.slope + 1) <= SLOPE_TOLERANCE
@@ -372,6 +382,7 @@ def theory_claims(s) -> Iterator[Claim]:
         f"-1 ± {SLOPE_TOLERANCE} and null p < {analysis.NULL_ALPHA}",
         null_p=null.p_value,
         premise=where,
+        summary=f"slope {fit.slope:+.2f} [{fit.slope_ci[0]:+.2f}, {fit.slope_ci[1]:+.2f}]",
     )
     rises = np.array([m.rise for m in s.members])
     floor = np.repeat(s.floor, [len(i) for i in s.peaks.members])
@@ -387,6 +398,7 @@ def theory_claims(s) -> Iterator[Claim]:
         f"(std over seeds of the minimum) {s.floor.min():.4f}–{s.floor.max():.4f}",
         "rise > the noise floor for every member",
         premise=where,
+        summary=f"rise ≥ {rises.min():.3f}, floor ≤ {s.floor.max():.4f}",
     )
 
 
@@ -397,6 +409,12 @@ def _theory_claims(name: str, scale: str, root) -> Iterator[Claim]:
     yield from theory_claims(premise.theory_summary(res, art.arrays))
 
 
+def _unmeasured_premise(claims: Iterator[Claim]) -> Iterator[Claim]:
+    """Claims of runs made without the full-train record: their premise is not measured."""
+    for c in claims:
+        yield dataclasses.replace(c, premise="not measured (no full-train record)")
+
+
 #: (chapter, experiment, claims generator) in the order the book presents them.
 CLAIMS: list[tuple[str, str, Callable[[str, str, object], Iterator[Claim]]]] = [
     ("ch1", "ch1_premise_mlp", _premise_claims),
@@ -404,9 +422,9 @@ CLAIMS: list[tuple[str, str, Callable[[str, str, object], Iterator[Claim]]]] = [
     ("ch1", "ch1_theory_ntk", _theory_claims),
     # Outside the premise (most members never fit their training set; horizon ∝ 1/(λη)): kept
     # as one section of the chapter, for what the horizon checks showed.
-    ("ch1", "timescale_mlp", _timescale_claims),
-    ("ch1", "timescale_mlp_long", _horizon_claims),
-    ("ch1", "timescale_mlp_longer", _horizon_claims),
+    ("ch1", "timescale_mlp", lambda n, s, r: _unmeasured_premise(_timescale_claims(n, s, r))),
+    ("ch1", "timescale_mlp_long", lambda n, s, r: _unmeasured_premise(_horizon_claims(n, s, r))),
+    ("ch1", "timescale_mlp_longer", lambda n, s, r: _unmeasured_premise(_horizon_claims(n, s, r))),
 ]
 
 

@@ -317,6 +317,7 @@ class TheorySummary:
     slope_null: analysis.NullTest
     eig_max: np.ndarray
     full_train_accuracy: np.ndarray  # (M,) at the end of the run
+    max_full_train_accuracy: float  # the best any member reached at any evaluation
 
     def errors(self, which: str) -> np.ndarray:
         """|measured/predicted − 1| of t* for the members whose prediction is interior."""
@@ -371,7 +372,14 @@ def theory_summary(res: store_lib.Results, prediction) -> TheorySummary:
     )
     fta = np.asarray(a["full_train_accuracy"], np.float64)
     return TheorySummary(
-        members, pk, floor, fit, null, np.asarray(p["eig_max"]), fta[np.arange(len(fta)), -1]
+        members,
+        pk,
+        floor,
+        fit,
+        null,
+        np.asarray(p["eig_max"]),
+        fta[np.arange(len(fta)), -1],
+        float(np.nanmax(fta)),
     )
 
 
