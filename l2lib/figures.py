@@ -1575,20 +1575,32 @@ def seed_mean_curves(
     scaled: bool = False,
     title: str = "Seed-mean test accuracy",
 ) -> go.Figure:
-    """The seed-mean curve ``key`` of every (λ, η) against step t (or λη·t with ``scaled``),
-    with ◆ at its t* (read on the smoothed curve) and, dotted, the seed-mean full-train
-    accuracy that decides the premise; λ and η sliders (kernel-free)."""
+    """Top: the seed-mean curve ``key`` of every (λ, η) against step t (or λη·t with
+    ``scaled``), ◆ at its t* (read on the smoothed curve). Bottom: the seed-mean accuracy on
+    the whole training set, which decides the premise. Colour by λ, dash by η; λ and η sliders
+    (kernel-free)."""
+    from plotly.subplots import make_subplots
+
     steps = np.asarray(results["eval_step"], np.float64)
     curves = np.asarray(results[key], np.float64)
     fta = results.get("full_train_accuracy")
+    l2s = sorted(set(peaks.l2.tolist()))
     lrs = sorted(set(peaks.learning_rate.tolist()))
-    fig = go.Figure()
+    dashes = ("solid", "dash", "dot", "dashdot")
+    rows = 1 if fta is None else 2
+    fig = make_subplots(
+        rows=rows,
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[0.68, 0.32][:rows] if rows == 2 else None,
+        vertical_spacing=0.06,
+    )
     tl2, tlr = [], []
     for g, idx in enumerate(peaks.members):
         a, b = float(peaks.l2[g]), float(peaks.learning_rate[g])
         sub = log_subsample(steps, np.flatnonzero(steps == peaks.t_star[g]))
         x = (a * b * steps if scaled else steps)[sub]
-        color = color_for(lrs.index(b))
+        line = dict(color=color_for(l2s.index(a)), dash=dashes[lrs.index(b) % len(dashes)])
         tag = "" if peaks.in_premise[g] else " (outside the premise)"
         fig.add_trace(
             go.Scatter(
@@ -1596,10 +1608,13 @@ def seed_mean_curves(
                 y=curves[idx].mean(axis=0)[sub],
                 mode="lines+markers",
                 marker=_peak_marker(steps[sub], peaks.t_star[g]),
-                line=dict(color=color, width=1.5),
+                line=dict(line, width=1.5),
                 name=f"λ={_fmt(a)}, η={_fmt(b)}{tag}",
+                legendgroup=f"{a},{b}",
                 hovertemplate=f"λ={_fmt(a)} η={_fmt(b)}<br>%{{x:.4g}}<br>%{{y:.4f}}<extra></extra>",
-            )
+            ),
+            row=1,
+            col=1,
         )
         tl2.append(a)
         tlr.append(b)
@@ -1609,20 +1624,25 @@ def seed_mean_curves(
                     x=x,
                     y=np.asarray(fta, np.float64)[idx].mean(axis=0)[sub],
                     mode="lines",
-                    line=dict(color=color, width=1, dash="dot"),
+                    line=dict(line, width=1),
                     name=f"full-train accuracy, λ={_fmt(a)}, η={_fmt(b)}",
+                    legendgroup=f"{a},{b}",
                     showlegend=False,
-                    hovertemplate=f"full-train acc λ={_fmt(a)} η={_fmt(b)}<br>%{{x:.4g}}<br>%{{y:.4f}}<extra></extra>",
-                )
+                    hovertemplate=f"full-train λ={_fmt(a)} η={_fmt(b)}<br>%{{x:.4g}}<br>%{{y:.4f}}<extra></extra>",
+                ),
+                row=2,
+                col=1,
             )
             tl2.append(a)
             tlr.append(b)
-    fig.update_layout(
-        title=title,
-        xaxis=dict(title="λ·η·t" if scaled else "step t", type="log"),
-        yaxis=dict(title=key.replace("_", " ") + " (seed mean); dotted: full-train accuracy"),
-    )
-    return add_member_sliders(fig, tl2, tlr, sorted(set(peaks.l2.tolist())), lrs)
+    xtitle = "λ·η·t" if scaled else "step t"
+    fig.update_xaxes(type="log")
+    fig.update_xaxes(title_text=xtitle, row=rows, col=1)
+    fig.update_yaxes(title_text=key.replace("_", " ") + " (seed mean)", row=1, col=1)
+    if rows == 2:
+        fig.update_yaxes(title_text="full-train acc.", row=2, col=1)
+    fig.update_layout(title=title, height=620)
+    return add_member_sliders(fig, tl2, tlr, l2s, lrs, y=-0.14)
 
 
 def seed_timescale_fit(
@@ -1731,7 +1751,8 @@ def theory_comparison(
     fig = go.Figure()
     tl2, tlr = [], []
     for i in range(len(l2)):
-        color = color_for(lrs.index(lr[i]) * 2 + l2s.index(l2[i]) % 2)
+        color = color_for(l2s.index(l2[i]))
+        width = 1.0 + lrs.index(lr[i])  # thicker: larger η
         for src, dash, symbol in ((results, None, "diamond"), (prediction, "dash", "x")):
             y = np.asarray(src[key][i], np.float64)
             t, _, j = analysis.extremum_step(y, steps, mode, 1)
@@ -1742,9 +1763,10 @@ def theory_comparison(
                     y=y[sub],
                     mode="lines+markers",
                     marker=dict(size=np.where(steps[sub] == t, 10, 0), symbol=symbol, color=color),
-                    line=dict(color=color, dash=dash, width=1.5),
-                    name=f"λ={_fmt(l2[i])}, η={_fmt(lr[i])}, seed {seeds[i]}"
-                    + (" (theory)" if dash else ""),
+                    line=dict(color=color, dash=dash, width=width),
+                    name=f"λ={_fmt(l2[i])}, η={_fmt(lr[i])}, seed {seeds[i]}",
+                    legendgroup=str(i),
+                    showlegend=dash is None,
                     hovertemplate=f"λ={_fmt(l2[i])} η={_fmt(lr[i])} seed {seeds[i]}"
                     + (" theory" if dash else "")
                     + "<br>step %{x}<br>%{y:.4f}<extra></extra>",
