@@ -52,18 +52,37 @@ def _root() -> pathlib.Path:
     return pathlib.Path(__file__).resolve().parents[1]
 
 
-def setup_cell_source(repo_url: str) -> str:
-    """The first cell of every chapter: on Colab, install l2lib; everywhere, check the backend.
+def repository_branch(config_path: str | os.PathLike[str] | None = None) -> str:
+    """``repository.branch`` from the book's ``_config.yml`` (``main`` when it is not set)."""
+    path = pathlib.Path(config_path) if config_path else _root() / "_config.yml"
+    text = path.read_text()
+    m = re.search(r"^repository:\s*\n(?:[ \t]+.*\n)*?[ \t]+branch:\s*(\S+)", text, re.M)
+    return m.group(1).strip("'\"") if m else "main"
 
-    On Colab it installs l2lib *without* its dependencies (its ``jax==`` pin is for a local
-    venv), then the few libraries Colab lacks, with every jax package that is already installed
-    (Colab's CUDA build: ``jax``, ``jaxlib``, ``jax-cuda12-plugin``, ``jax-cuda12-pjrt``) pinned
-    to its installed version through a pip constraints file. pip can therefore never replace
-    Colab's jax with the CPU wheel: if a dependency needs a newer jax, the install fails and the
-    cell raises, naming the fix. The cell then prints the backend and raises if JAX runs on the
-    CPU while a GPU was asked for: a Colab runtime with an NVIDIA GPU (``nvidia-smi`` present),
-    or ``L2LIB_REQUIRE_GPU=1`` anywhere. Elsewhere it installs nothing: a reader of the book or
-    a local Jupyter already has ``pip install -e .``.
+
+#: Environment variables that point the setup cell elsewhere: a fork or mirror, its branch, and
+#: where the checkout goes (default ``~/l2book``).
+REPOSITORY_ENV, BRANCH_ENV, CHECKOUT_ENV = "L2BOOK_REPOSITORY", "L2BOOK_BRANCH", "L2BOOK_CHECKOUT"
+
+
+def setup_cell_source(repo_url: str, branch: str = "main") -> str:
+    """The first cell of every chapter: on Colab, bring the book and install l2lib; everywhere,
+    check the backend.
+
+    On Colab it makes a shallow clone of the repository at the book's branch (code *and* the
+    cached runs: a notebook opened from its launch button arrives alone, in an empty working
+    directory), unless the checkout is already there; ``L2BOOK_REPOSITORY``, ``L2BOOK_BRANCH``
+    and ``L2BOOK_CHECKOUT`` override the URL, branch and place. It installs l2lib from that
+    checkout *without* its dependencies (its ``jax==`` pin is for a local venv), then the few
+    libraries Colab lacks, with every jax package that is already installed (Colab's CUDA
+    build: ``jax``, ``jaxlib``, ``jax-cuda12-plugin``, ``jax-cuda12-pjrt``) pinned to its
+    installed version through a pip constraints file, so pip can never replace Colab's jax with
+    the CPU wheel: if a dependency needs a newer jax, the install fails and the cell raises,
+    naming the fix. It points the results store at the checkout's ``book/runs``
+    (``L2LIB_STORE``). The cell then prints the backend and raises if JAX runs on the CPU while
+    a GPU was asked for: a Colab runtime with an NVIDIA GPU (``nvidia-smi`` present), or
+    ``L2LIB_REQUIRE_GPU=1`` anywhere. Elsewhere it installs nothing: a reader of the book or a
+    local Jupyter already has ``pip install -e .``.
     """
     deps = "".join(f'        "{d}",\n' for d in COLAB_DEPS)
     jax_dists = ", ".join(f'"{d}"' for d in JAX_DISTRIBUTIONS)
@@ -79,6 +98,17 @@ def setup_cell_source(repo_url: str) -> str:
         'if "google.colab" in sys.modules:\n'
         "    from importlib import metadata\n"
         "\n"
+        "    # The repository, code and cached runs, at the book's branch (a fork: set the env).\n"
+        f'    repo = os.environ.get("{REPOSITORY_ENV}", "{repo_url}")\n'
+        f'    branch = os.environ.get("{BRANCH_ENV}", "{branch}")\n'
+        f'    checkout = os.environ.get("{CHECKOUT_ENV}", os.path.expanduser("~/l2book"))\n'
+        '    if not os.path.isdir(os.path.join(checkout, "book", "runs")):\n'
+        '        clone = ["git", "clone", "-q", "--depth", "1"] + (["--branch", branch] if branch else [])\n'
+        "        if subprocess.run(clone + [repo, checkout]).returncode:\n"
+        "            raise RuntimeError(\n"
+        '                f"git could not clone {repo} (branch {branch!r}) into {checkout}; set "\n'
+        f'                "{REPOSITORY_ENV} (and {BRANCH_ENV}) to a repository this runtime can reach"\n'
+        "            )\n"
         "    # Pin every installed jax package, so that pip cannot replace Colab's CUDA jax.\n"
         "    keep = []\n"
         f"    for dist in ({jax_dists}):\n"
@@ -93,12 +123,14 @@ def setup_cell_source(repo_url: str) -> str:
         "    deps = [\n"
         f"{deps}"
         "    ]\n"
-        f'    for args in (["--no-deps", "l2lib @ git+{repo_url}"], deps):\n'
+        '    for args in (["--no-deps", checkout], deps):\n'
         "        if subprocess.run(pip + args).returncode:\n"
         "            raise RuntimeError(\n"
         "                f\"pip could not install {' '.join(args)} beside Colab's {', '.join(keep)} \"\n"
         f'                "(see its message above); if a newer jax is needed, {fix}"\n'
         "            )\n"
+        "    # The chapters read the checkout's cached runs, whatever the working directory.\n"
+        '    os.environ["L2LIB_STORE"] = os.path.join(checkout, "book", "runs")\n'
         "import jax\n"
         "\n"
         'print("JAX", jax.__version__, "backend:", jax.default_backend(), jax.devices())\n'
@@ -378,7 +410,7 @@ def sync_setup_cells() -> list[pathlib.Path]:
     Run after changing ``repository.url`` (``python -c "from l2lib import book;
     book.sync_setup_cells()"``); a test fails while any chapter is out of step.
     """
-    src = setup_cell_source(repository_url())
+    src = setup_cell_source(repository_url(), repository_branch())
     changed = []
     for path in chapter_notebooks():
         nb = json.loads(path.read_text())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from l2lib import book, experiments, store
 def test_every_chapter_starts_with_the_setup_cell_for_the_configured_repository():
     notebooks = book.chapter_notebooks()
     assert notebooks, "no chapter notebooks under book/"
-    expected = book.setup_cell_source(book.repository_url())
+    expected = book.setup_cell_source(book.repository_url(), book.repository_branch())
     for path in notebooks:
         first = json.loads(path.read_text())["cells"][0]
         assert first["cell_type"] == "code"
@@ -29,7 +30,7 @@ def test_every_chapter_starts_with_the_setup_cell_for_the_configured_repository(
         )
 
 
-def _run_setup_cell(monkeypatch, tmp_path, *, colab, returncodes=(0, 0), nvidia_smi=None):
+def _run_setup_cell(monkeypatch, tmp_path, *, colab, returncodes=(0, 0, 0), nvidia_smi=None):
     """Execute the setup cell here with pip, Colab and nvidia-smi faked; return pip's calls."""
     calls = []
 
@@ -44,7 +45,10 @@ def _run_setup_cell(monkeypatch, tmp_path, *, colab, returncodes=(0, 0), nvidia_
         monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     else:
         monkeypatch.delitem(sys.modules, "google.colab", raising=False)
-    src = book.setup_cell_source("https://github.com/someone/fork")
+    monkeypatch.setenv(book.CHECKOUT_ENV, str(tmp_path / "l2book"))
+    for var in (book.REPOSITORY_ENV, book.BRANCH_ENV, "L2LIB_STORE"):
+        monkeypatch.delenv(var, raising=False)
+    src = book.setup_cell_source("https://github.com/someone/fork", "stable")
     exec(compile(src, "setup-cell", "exec"), {})
     return calls
 
@@ -52,6 +56,14 @@ def _run_setup_cell(monkeypatch, tmp_path, *, colab, returncodes=(0, 0), nvidia_
 def test_setup_cell_installs_beside_colab_jax_without_replacing_it(monkeypatch, tmp_path):
     monkeypatch.delenv("L2LIB_REQUIRE_GPU", raising=False)
     calls = _run_setup_cell(monkeypatch, tmp_path, colab=True)
+    # The repository (code and cached runs) is cloned at the book's branch, then installed.
+    checkout = str(tmp_path / "l2book")
+    assert calls[0] == [
+        "git", "clone", "-q", "--depth", "1", "--branch", "stable",
+        "https://github.com/someone/fork", checkout,
+    ]  # fmt: skip
+    assert os.environ["L2LIB_STORE"] == os.path.join(checkout, "book", "runs")
+    calls = calls[1:]
     assert len(calls) == 2
     constraints = tmp_path / "l2book-keep-jax.txt"
     pinned = constraints.read_text().split()
@@ -62,13 +74,34 @@ def test_setup_cell_installs_beside_colab_jax_without_replacing_it(monkeypatch, 
         assert call[1:6] == ["-m", "pip", "install", "-q", "-c"] and call[6] == str(constraints)
         # ...and jax itself is never asked for.
         assert not any(a.split("[")[0].split("=")[0] in book.JAX_DISTRIBUTIONS for a in call[7:])
-    assert calls[0][7:] == ["--no-deps", "l2lib @ git+https://github.com/someone/fork"]
+    assert calls[0][7:] == ["--no-deps", checkout]
     assert calls[1][7:] == list(book.COLAB_DEPS)
 
 
 def test_setup_cell_fails_loudly_when_pip_cannot_keep_colab_jax(monkeypatch, tmp_path):
     with pytest.raises(RuntimeError, match=r"could not install .*jax\[cuda12\]==0.10.2"):
-        _run_setup_cell(monkeypatch, tmp_path, colab=True, returncodes=(0, 1))
+        _run_setup_cell(monkeypatch, tmp_path, colab=True, returncodes=(0, 0, 1))
+
+
+def test_setup_cell_names_the_fix_when_the_repository_cannot_be_cloned(monkeypatch, tmp_path):
+    with pytest.raises(RuntimeError, match="git could not clone .* set L2BOOK_REPOSITORY"):
+        _run_setup_cell(monkeypatch, tmp_path, colab=True, returncodes=(128,))
+
+
+def test_setup_cell_reuses_an_existing_checkout(monkeypatch, tmp_path):
+    monkeypatch.delenv("L2LIB_REQUIRE_GPU", raising=False)
+    (tmp_path / "l2book" / "book" / "runs").mkdir(parents=True)
+    calls = _run_setup_cell(monkeypatch, tmp_path, colab=True)
+    assert [c[0] for c in calls] == [sys.executable, sys.executable]  # pip twice, no clone
+
+
+def test_setup_cell_follows_the_configured_branch(tmp_path):
+    cfg = tmp_path / "_config.yml"
+    cfg.write_text("repository:\n  url: https://github.com/a/b\n  branch: dev\n")
+    assert book.repository_branch(cfg) == "dev"
+    cfg.write_text("repository:\n  url: https://github.com/a/b\n")
+    assert book.repository_branch(cfg) == "main"
+    assert "'L2BOOK_BRANCH', 'dev'" in book.setup_cell_source("u", "dev").replace('"', "'")
 
 
 def test_setup_cell_fails_loudly_on_cpu_when_a_gpu_was_asked_for(monkeypatch, tmp_path):
