@@ -83,6 +83,10 @@ def test_every_chapter_runs_as_on_colab_from_an_empty_directory(tmp_path: Path) 
     stub = tmp_path / "stub"
     (stub / "google" / "colab").mkdir(parents=True)
     (stub / "google" / "colab" / "__init__.py").write_text('"""Stands in for Colab."""\n')
+    # Colab's kernel has imported google.colab before the first cell runs.
+    ipython = tmp_path / "ipython"
+    (ipython / "profile_default" / "startup").mkdir(parents=True)
+    (ipython / "profile_default" / "startup" / "00-colab.py").write_text("import google.colab\n")
     probe = subprocess.run(
         [str(python), "-c", "import l2lib"], capture_output=True, text=True, cwd=tmp_path
     )
@@ -98,6 +102,7 @@ def test_every_chapter_runs_as_on_colab_from_an_empty_directory(tmp_path: Path) 
     env = {
         **os.environ,
         "PYTHONPATH": str(stub),
+        "IPYTHONDIR": str(ipython),
         "L2BOOK_REPOSITORY": REPO.as_uri(),
         "L2BOOK_BRANCH": "" if branch in ("", "HEAD") else branch,
         "L2BOOK_CHECKOUT": str(tmp_path / "l2book"),
