@@ -83,6 +83,11 @@ def test_every_chapter_runs_as_on_colab_from_an_empty_directory(tmp_path: Path) 
     stub = tmp_path / "stub"
     (stub / "google" / "colab").mkdir(parents=True)
     (stub / "google" / "colab" / "__init__.py").write_text('"""Stands in for Colab."""\n')
+    # jax imports google.colab.output when google.colab can be imported (its debugger UI).
+    (stub / "google" / "colab" / "output.py").write_text(
+        "def eval_js(*args, **kwargs):\n    return None\n\n\n"
+        "def enable_custom_widget_manager():\n    return None\n"
+    )
     # Colab's kernel has imported google.colab before the first cell runs.
     ipython = tmp_path / "ipython"
     (ipython / "profile_default" / "startup").mkdir(parents=True)
