@@ -879,6 +879,27 @@ def seed_peaks(
     )
 
 
+def fitted_after(
+    results: Arrays, peaks: SeedPeaks, premise: float = PREMISE_ACCURACY
+) -> np.ndarray:
+    """Per (λ, η): the fraction of its seeds' evaluations after t* at which the full-train
+    accuracy is ≥ ``premise`` — whether a member that fitted its training set *stays* fitted
+    (a description beside the premise test, which asks only for the fit by t*). NaN without the
+    record or after-t* evaluations."""
+    fta = results.get("full_train_accuracy")
+    out = np.full(len(peaks.members), np.nan)
+    if fta is None:
+        return out
+    steps = np.asarray(results["eval_step"], np.float64)
+    fta = np.asarray(fta, np.float64)
+    for g, idx in enumerate(peaks.members):
+        after = fta[idx][:, steps > peaks.t_star[g]]
+        ok = np.isfinite(after)
+        if ok.any():
+            out[g] = float(np.mean(after[ok] >= premise))
+    return out
+
+
 def truncate(results: Arrays, num_steps: int) -> dict[str, np.ndarray]:
     """The curves of ``results`` up to step ``num_steps``: a fixed-budget sweep of T =
     ``num_steps`` read from a longer one (members trained fewer steps keep their NaN)."""

@@ -47,11 +47,13 @@ class BudgetReading(NamedTuple):
     used: np.ndarray  # (G,) bool: in the premise, not censored, not diverged
     c: float  # geometric mean of λη·t* over the used (λ, η)
     c_per_lr: dict[float, float]
+    fitted_after: np.ndarray  # (G,) fraction of evaluations after t* still fitted (a description)
 
 
 def read_budget(arrays: analysis.Arrays, budget: int) -> BudgetReading:
     """The sweep truncated at ``budget`` steps and read by :func:`analysis.seed_peaks`."""
-    pk = analysis.seed_peaks(analysis.truncate(arrays, budget))
+    cut = analysis.truncate(arrays, budget)
+    pk = analysis.seed_peaks(cut)
     used = pk.in_premise & ~pk.censored & ~pk.diverged & np.isfinite(pk.t_star)
     lam_eta = pk.l2 * pk.learning_rate
     c = float(10 ** np.mean(np.log10(lam_eta[used] * pk.t_star[used]))) if used.any() else np.nan
@@ -60,7 +62,7 @@ def read_budget(arrays: analysis.Arrays, budget: int) -> BudgetReading:
         sel = used & (pk.learning_rate == eta)
         if sel.any():
             per[eta] = float(10 ** np.mean(np.log10(lam_eta[sel] * pk.t_star[sel])))
-    return BudgetReading(int(budget), pk, used, c, per)
+    return BudgetReading(int(budget), pk, used, c, per, analysis.fitted_after(cut, pk))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -148,3 +148,18 @@ def test_chapter_experiments_exist_at_every_scale(name):
     for scale in ("ci", "cpu", "paper"):
         cfg = experiments.get(name, scale)
         assert cfg.scale == scale and cfg.name == name
+
+
+def test_every_chapter_opens_with_its_title_and_verdict_with_the_plumbing_folded():
+    """A reader's first screen: the setup and parameter cells folded in the HTML (still run by
+    Colab), then the title, its opening and the chapter's verdict table before any section."""
+    for path in book.chapter_notebooks():
+        cells = json.loads(path.read_text())["cells"]
+        sources = ["".join(c["source"]) for c in cells]
+        for i, src in enumerate(sources):
+            if src.startswith(book.SETUP_MARKER) or src.startswith("SCALE ="):
+                assert book.FOLDED in cells[i]["metadata"].get("tags", []), (path.name, i)
+        first_section = next(i for i, s in enumerate(sources) if s.startswith("## "))
+        verdict = [i for i, s in enumerate(sources) if "book.verdict_table(" in s]
+        assert verdict and verdict[0] < first_section, path.name
+        assert sources[1].startswith("# "), path.name

@@ -281,3 +281,14 @@ def test_log_subsample_keeps_the_marked_evaluation_and_the_last():
     assert 777 in idx and 1599 in idx and len(idx) <= 102
     assert (np.diff(idx) > 0).all()
     np.testing.assert_array_equal(figures.log_subsample(steps[:50], [], num=100), np.arange(50))
+
+
+def test_fitted_after_tells_a_member_that_stays_fitted_from_one_that_does_not():
+    arr = _sweep(lambda a, b, s: 2000.0, (1e-2,), (0.1, 0.2), seeds=2)
+    steps = arr["eval_step"]
+    arr["full_train_accuracy"][2:, steps > 3000] = 0.5  # η = 0.2 loses its fit after t*
+    pk = analysis.seed_peaks(arr)
+    frac = analysis.fitted_after(arr, pk)
+    assert frac[0] == 1.0
+    assert frac[1] == pytest.approx(np.mean(steps[steps > 2000] <= 3000))
+    assert pk.in_premise.all()  # the premise test asks only for the fit by t*
