@@ -20,11 +20,12 @@ one key are serialised by an ``fcntl.flock`` on ``<root>/.locks/<key>.lock`` (th
 it when a process dies), so concurrent writers leave exactly one valid entry.
 
 Readers take no lock, yet never mistake an entry being written for a damaged one: an entry's
-files are replaced (``.npz`` first, then ``.json``) only while ``<root>/.locks/<key>.write.lock``
-is held, and a reader that finds the two files disagreeing (an ``.npz`` without its ``.json``, a
-checksum that does not match) looks at that lock: held, it waits for the writer and reads
-again; free, it reads once more (the writer may just have finished) and only then calls the
-entry corrupt. ``--force`` trains first and then replaces the entry the same way, so readers
+files are replaced only while ``<root>/.locks/<key>.write.lock`` is held — the new ``.npz``
+staged as ``.<key>.npz.next``, then the ``.json`` (the commit), then the staged file renamed
+into place, so a valid entry exists at every moment, even across a SIGKILL — and a reader that
+finds the files disagreeing (an ``.npz`` without its ``.json``, a checksum that does not match)
+looks at that lock: held, it waits for the writer and reads again; free, it reads once more
+(the writer may just have finished) and only then calls the entry corrupt. ``--force`` trains first and then replaces the entry the same way, so readers
 see the old entry or the new one, never none, and a ``--force`` run killed midway leaves the
 old entry in place (and its finished groups, which the same command resumes).
 
@@ -335,6 +336,42 @@ def _write_atomic(path: Path, data: bytes) -> None:
         os.fsync(f.fileno())
     os.replace(tmp, path)
     _fsync_dir(path.parent)
+
+
+def _staged(npz_path: Path) -> Path:
+    """Where a writer puts an entry's new ``.npz`` before its ``.json`` commits to it."""
+    return npz_path.with_name(f".{npz_path.name}.next")
+
+
+def _replace_entry(d: Path, key: str, npz: bytes, meta_json: bytes) -> None:
+    """Replace the files of entry ``key`` in ``d`` so that a valid entry exists at every
+    moment, even if this process is killed (caller holds the key's write lock).
+
+    1. the new ``.npz`` is staged as ``.<key>.npz.next``;
+    2. the new ``.json`` replaces the old one: the commit (it names the staged bytes' SHA-256);
+    3. the staged file is renamed onto ``<key>.npz``.
+
+    Killed before 2, the old entry is intact (the staged file is overwritten next time);
+    killed after 2, readers find the committed ``.npz`` as the staged file (see
+    :func:`_committed_npz`).
+    """
+    npz_path = d / f"{key}.npz"
+    _write_atomic(_staged(npz_path), npz)
+    _write_atomic(d / f"{key}.json", meta_json)
+    os.replace(_staged(npz_path), npz_path)
+    _fsync_dir(d)
+
+
+def _committed_npz(npz_path: Path, npz: bytes | None, sha256: str) -> bytes | None:
+    """The ``.npz`` bytes a ``.json`` commits to: ``npz`` when it matches, else the staged file
+    of a writer between steps 2 and 3 of :func:`_replace_entry` (at work or killed)."""
+    if npz is not None and _sha256(npz) == sha256:
+        return npz
+    try:
+        staged = _staged(npz_path).read_bytes()
+    except OSError:
+        return npz
+    return staged if _sha256(staged) == sha256 else npz
 
 
 # Locks this thread holds (re-entrance). Per thread, not per process: two threads of one
@@ -744,7 +781,11 @@ class Store:
         return _read_settled(
             lambda: self._read_once(json_path, expect, allow_stale),
             self._write_lock_path(key),
-            (json_path, json_path.with_name(f"{key}.npz")),
+            (
+                json_path,
+                json_path.with_name(f"{key}.npz"),
+                _staged(json_path.with_name(f"{key}.npz")),
+            ),
             json_path.exists,
         )
 
@@ -795,6 +836,7 @@ class Store:
             raise _corrupt(json_path, "file name does not match its config", fix())
         if not known:
             known.append(cfg)
+        npz = _committed_npz(npz_path, npz, str(meta["npz_sha256"]))
         if npz is None:
             raise _corrupt(npz_path, "file missing", fix())
         if _sha256(npz) != meta["npz_sha256"]:
@@ -861,11 +903,10 @@ class Store:
         with _flock(self._lock_path(key)), _flock(self._write_lock_path(key)):
             for leftover in self.root.glob(f".{key}.*.tmp"):  # of writers killed mid-write
                 leftover.unlink(missing_ok=True)
-            # Replace in place, .npz first: a reader that sees the new .npz beside the old
-            # .json finds the write lock held and waits, so it gets the old entry or the new
-            # one, never a gap (--force keeps serving the old entry until the new is written).
-            _write_atomic(self.root / f"{key}.npz", npz)
-            _write_atomic(json_path, _json_bytes(meta))
+            # The old entry stays valid until the new .json commits (--force keeps serving it
+            # while it retrains); a reader that meets the files mid-replace waits on the
+            # write lock, so it gets the old entry or the new one, never a gap.
+            _replace_entry(self.root, key, npz, _json_bytes(meta))
         return json_path
 
     def writable(self) -> bool:
@@ -886,6 +927,7 @@ class Store:
         with _flock(self._lock_path(key)), _flock(self._write_lock_path(key)):
             (self.root / f"{key}.json").unlink(missing_ok=True)
             (self.root / f"{key}.npz").unlink(missing_ok=True)
+            _staged(self.root / f"{key}.npz").unlink(missing_ok=True)
             shutil.rmtree(self.partial_dir(cfg), ignore_errors=True)
 
     # listing and checking
@@ -1027,9 +1069,7 @@ class Store:
         with _flock(self._lock_path(key)), _flock(self._write_lock_path(key)):
             for leftover in d.glob(f".{key}.*.tmp"):
                 leftover.unlink(missing_ok=True)
-            # Replaced in place under the write lock, as in save().
-            _write_atomic(d / f"{key}.npz", npz)
-            _write_atomic(json_path, _json_bytes(meta))
+            _replace_entry(d, key, npz, _json_bytes(meta))  # as in save()
         return json_path
 
     def read_artifact(self, json_path: Path, allow_stale: bool = False) -> Artifact:
@@ -1040,7 +1080,11 @@ class Store:
         return _read_settled(
             lambda: self._read_artifact_once(json_path, allow_stale),
             self._write_lock_path(key),
-            (json_path, json_path.with_name(f"{key}.npz")),
+            (
+                json_path,
+                json_path.with_name(f"{key}.npz"),
+                _staged(json_path.with_name(f"{key}.npz")),
+            ),
             json_path.exists,
         )
 
@@ -1066,7 +1110,10 @@ class Store:
         try:
             npz = npz_path.read_bytes()
         except FileNotFoundError:
-            raise _corrupt_artifact(npz_path, "file missing", name, scale, root) from None
+            npz = None
+        npz = _committed_npz(npz_path, npz, str(meta["npz_sha256"]))
+        if npz is None:
+            raise _corrupt_artifact(npz_path, "file missing", name, scale, root)
         if _sha256(npz) != meta["npz_sha256"]:
             raise _corrupt_artifact(npz_path, "checksum mismatch", name, scale, root)
         try:
@@ -1489,9 +1536,21 @@ GOLDEN_COMMAND = "python -m l2lib golden --write"
 def golden_configs() -> dict[str, Experiment]:
     """Tiny fixed sweeps whose numbers pin the engine (see ``tests/test_golden.py``).
 
-    ``sgd``: the ``ci`` config (cross-entropy, plain SGD, standard parameterisation, biases).
+    Every numerics path a cached run can depend on is in one of them, so that a change to any
+    of them (a batch-norm ε, a schedule's boundary comparison...) fails ``golden``:
+
+    ``sgd``: the ``ci`` config (cross-entropy, plain SGD, standard parameterisation, biases,
+    ReLU MLP, constant η).
     ``momentum_autol2``: MSE, heavy-ball momentum, cosine schedule, NTK parameterisation without
-    biases, AutoL2 on. Together they cover every branch of the update rule.
+    biases, AutoL2 on.
+    ``cnn_bn_step_full_batch``: a CNN (1-D convolutions, flatten head) with batch norm, the step
+    schedule with boundaries that fall exactly on steps (12, 24 and 36 of 40: ``frac >= b``
+    against ``frac > b`` differs), full-batch training (batch = the 128 training examples) and
+    ``eval_train`` (``full_train_accuracy``).
+    ``mlp_bn_tanh``: an MLP with batch norm and tanh.
+    ``wrn_augment``: the Wide ResNet at its smallest (depth 10, widening 1) on 28×28 images
+    (Fashion-MNIST from its IDX files, Debian's ``dataset-fashion-mnist``) with flip,
+    pad-and-crop and mixup, momentum and the cosine schedule.
     """
     base = config_lib.ci(name="golden-sgd")
     other = config_lib.ci(
@@ -1503,7 +1562,42 @@ def golden_configs() -> dict[str, Experiment]:
         grid=config_lib.GridConfig(l2=(1e-2,), learning_rate=(0.05,), seeds=(1,)),
         autol2=config_lib.AutoL2Config(every=5),
     )
-    return {"sgd": base, "momentum_autol2": other}
+    one = config_lib.GridConfig(l2=(1e-2,), learning_rate=(0.1,), seeds=(0,))
+    cnn = config_lib.ci(
+        name="golden-cnn-bn-step",
+        data=config_lib.DataConfig(name="mnist1d", num_train=128, num_test=128),
+        model=config_lib.ModelConfig(
+            kind="cnn", width=4, depth=2, batch_norm=True, cnn_head="flatten"
+        ),
+        optimizer=config_lib.OptimizerConfig(batch_size=128, schedule="step"),
+        grid=one,
+        eval_train=True,
+    )
+    mlp_bn = config_lib.ci(
+        name="golden-mlp-bn-tanh",
+        model=config_lib.ModelConfig(
+            kind="mlp", width=32, depth=2, batch_norm=True, activation="tanh"
+        ),
+        grid=one,
+    )
+    wrn = config_lib.ci(
+        name="golden-wrn-augment",
+        data=config_lib.DataConfig(
+            name="fashion_mnist", source="idx", num_train=64, num_test=64, augment=True
+        ),
+        model=config_lib.ModelConfig(kind="wrn", width=1, depth=10, batch_norm=True),
+        optimizer=config_lib.OptimizerConfig(batch_size=16, momentum=0.9, schedule="cosine"),
+        grid=config_lib.GridConfig(l2=(5e-4,), learning_rate=(0.05,), seeds=(0,)),
+        duration=config_lib.DurationConfig(num_steps=20),
+        eval_batch_size=64,
+    )
+    return {
+        "sgd": base,
+        "momentum_autol2": other,
+        "cnn_bn_step_full_batch": cnn,
+        "mlp_bn_tanh": mlp_bn,
+        "wrn_augment": wrn,
+    }
 
 
 def _sig(x: float, digits: int = 8) -> float | None:
@@ -1511,18 +1605,30 @@ def _sig(x: float, digits: int = 8) -> float | None:
 
 
 def golden_numbers(arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
-    """The numbers the golden file keeps: continuous curves (losses, ‖θ‖²) and final λ."""
-    return {
+    """The numbers the golden file keeps: continuous curves (losses, ‖θ‖²), final λ, and the
+    accuracies a cached run reports (test, and the whole training set's with ``eval_train``)."""
+    out = {
         "test_loss": [[_sig(float(v)) for v in row] for row in arrays["test_loss"]],
         "sq_norm": [[_sig(float(v)) for v in row] for row in arrays["sq_norm"]],
         "train_loss_final": [_sig(float(row[-1])) for row in arrays["train_loss"]],
         "l2_final": [_sig(float(row[-1])) for row in arrays["l2"]],
         "num_steps": [int(v) for v in arrays["num_steps"]],
+        "test_accuracy": [[_sig(float(v)) for v in row] for row in arrays["test_accuracy"]],
     }
+    if "full_train_accuracy" in arrays:
+        out["full_train_accuracy"] = [
+            [_sig(float(v)) for v in row] for row in arrays["full_train_accuracy"]
+        ]
+    return out
 
 
 def compute_golden() -> dict[str, Any]:
-    """Train every golden config (no store involved) and collect its numbers."""
+    """Train every golden config (no store involved) and collect its numbers.
+
+    Raises:
+      l2lib.data.DataUnavailableError: a golden config's data set is not installed here
+        (the message names the package).
+    """
     from l2lib import train
 
     return {
@@ -1573,9 +1679,18 @@ def check_golden(path: Path = GOLDEN_PATH) -> list[str]:
             f"{path} was written by engine version {golden['engine_version']}, this is "
             f"{ENGINE_VERSION}: regenerate it with `{GOLDEN_COMMAND}`"
         ]
-    diffs = compare_golden(golden["cases"], compute_golden())
+    from l2lib import data as data_lib
+
+    try:
+        actual = compute_golden()
+    except data_lib.DataUnavailableError as e:
+        return [f"a golden config's data is not here, so the engine cannot be checked: {e}"]
+    diffs = compare_golden(golden["cases"], actual)
+    # A golden case added or changed is no change of numerics: its runs have new keys.
     return [
-        f"numerics changed ({d}): bump ENGINE_VERSION in l2lib/store.py and regenerate "
+        f"the golden cases changed ({d}): regenerate with `{GOLDEN_COMMAND}`"
+        if "present in only" in d or "golden config changed" in d
+        else f"numerics changed ({d}): bump ENGINE_VERSION in l2lib/store.py and regenerate "
         f"with `{GOLDEN_COMMAND}`"
         for d in diffs
     ]
