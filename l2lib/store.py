@@ -957,7 +957,9 @@ class Store:
                     continue
             try:
                 r = self.read(json_path, allow_stale=True)
-            except (CorruptEntryError, MissingEntryError) as e:
+            except MissingEntryError:
+                continue  # deleted since the directory was listed: no entry, no problem
+            except CorruptEntryError as e:
                 out.append(EntryInfo(key, json_path, name, scale, "corrupt", message=str(e)))
                 continue
             m = r.meta
@@ -1167,7 +1169,9 @@ class Store:
                     continue
             try:
                 a = self.read_artifact(json_path, allow_stale=True)
-            except (CorruptEntryError, MissingEntryError) as e:
+            except MissingEntryError:
+                continue  # deleted since the directory was listed
+            except CorruptEntryError as e:
                 out.append(EntryInfo(key, json_path, name, scale, "corrupt", message=str(e)))
                 continue
             m = a.meta
