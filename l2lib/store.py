@@ -1555,6 +1555,8 @@ def golden_configs() -> dict[str, Experiment]:
     ``wrn_augment``: the Wide ResNet at its smallest (depth 10, widening 1) on 28×28 images
     (Fashion-MNIST from its IDX files, Debian's ``dataset-fashion-mnist``) with flip,
     pad-and-crop and mixup, momentum and the cosine schedule.
+    ``cnn_pool_images``: a CNN without batch norm, 2-D convolutions on those images, the
+    global-average-pool head.
     """
     base = config_lib.ci(name="golden-sgd")
     other = config_lib.ci(
@@ -1595,12 +1597,22 @@ def golden_configs() -> dict[str, Experiment]:
         duration=config_lib.DurationConfig(num_steps=20),
         eval_batch_size=64,
     )
+    cnn_pool = config_lib.ci(
+        name="golden-cnn-pool-images",
+        data=dataclasses.replace(wrn.data, augment=False),
+        model=config_lib.ModelConfig(kind="cnn", width=4, depth=2, cnn_head="pool"),
+        optimizer=config_lib.OptimizerConfig(batch_size=16),
+        grid=one,
+        duration=config_lib.DurationConfig(num_steps=20),
+        eval_batch_size=64,
+    )
     return {
         "sgd": base,
         "momentum_autol2": other,
         "cnn_bn_step_full_batch": cnn,
         "mlp_bn_tanh": mlp_bn,
         "wrn_augment": wrn,
+        "cnn_pool_images": cnn_pool,
     }
 
 
