@@ -308,7 +308,7 @@ def _list(args: argparse.Namespace) -> int:
     rows = []
     for e in store.entries():
         date = e.created.replace("T", " ")[:16] if e.created else "-"
-        status = {"corrupt": "CORRUPT", "writing": "being written"}.get(e.status, e.status)
+        status = "CORRUPT" if e.status == "corrupt" else e.status
         rows.append(
             [
                 e.name,

@@ -478,11 +478,13 @@ def _read_settled(
         if _wait_for_writer(write_lock):
             seen = None
             continue
+        if not key_exists():  # deleted meanwhile: gone, not damaged
+            raise MissingEntryError(f"no entry {files[0]} (deleted while it was read)")
         state = _file_state(*files)
-        if state == seen or not key_exists():
+        if state == seen:
             raise error
         seen = state
-    raise error
+    raise StoreError(f"{files[0]} keeps changing under concurrent writers; retry")
 
 
 # --- schema ---------------------------------------------------------------------------------
@@ -934,8 +936,9 @@ class Store:
     def entries(self) -> list[EntryInfo]:
         """Every entry in the root (by file name), checked; corrupt ones included.
 
-        ``status``: ``current``, ``stale``, ``corrupt``, or ``writing`` (its files are being
-        written by a sweep that holds the key's write lock: not a problem).
+        ``status``: ``current``, ``stale`` or ``corrupt``. Files of a key being written for
+        the first time (its write lock held) are no entry yet and are left out; a sweep's
+        progress shows under ``.partial/``.
         """
         if not self.root.is_dir():
             return []
@@ -953,7 +956,8 @@ class Store:
             if not json_path.exists():
                 info = self._orphan_npz(key, self.root, self._command_for_key(key, False))
                 if info is not None:
-                    out.append(info)
+                    if info.status != "writing":  # one being written is no entry yet
+                        out.append(info)
                     continue
             try:
                 r = self.read(json_path, allow_stale=True)
@@ -1165,7 +1169,8 @@ class Store:
             if not json_path.exists():
                 info = self._orphan_npz(key, d, artifact_command(name, scale, store=self.root))
                 if info is not None:
-                    out.append(info)
+                    if info.status != "writing":
+                        out.append(info)
                     continue
             try:
                 a = self.read_artifact(json_path, allow_stale=True)
