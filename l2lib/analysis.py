@@ -65,6 +65,7 @@ def fit_timescale(
     num_bootstrap: int = 2000,
     ci: float = 0.95,
     seed: int = 0,
+    diverged: np.ndarray | None = None,
 ) -> TimescaleFit:
     """Fit t* ≈ c/(λη) on log axes (paper §2.1, Fig. 2).
 
@@ -73,11 +74,22 @@ def fit_timescale(
     percentile bootstraps over members.
 
     Args:
-      l2, learning_rate, t_star: per member (λ as in ½λ‖θ‖², η, steps).
-      mask: members to use (default: every member with λ > 0 and a finite t*).
+      l2, learning_rate, t_star: per member (λ as in ½λ‖θ‖², η, steps); ``t_star`` may be the
+        :class:`Peaks` of :func:`peaks`, whose ``diverged`` then applies.
+      mask: members to use, on top of the default: every member with λ > 0, a finite t*, and
+        that did not diverge.
+      diverged: per member, whether it diverged (a diverged member's t* is only its last
+        finite evaluation, not a peak of its test accuracy); taken from ``t_star`` when that
+        is a :class:`Peaks`.
     """
+    if isinstance(t_star, Peaks):
+        if diverged is None:
+            diverged = t_star.diverged
+        t_star = t_star.t_star
     l2, lr, ts = (np.asarray(a, np.float64) for a in (l2, learning_rate, t_star))
     used = (l2 > 0) & np.isfinite(ts) & (ts > 0)
+    if diverged is not None:
+        used &= ~np.asarray(diverged, bool)
     if mask is not None:
         used &= np.asarray(mask, bool)
     if used.sum() < 3:

@@ -13,12 +13,19 @@ Commands::
     check [--scale S] [--chapter chN] [--store PATH]             the book's claims: PASS/FAIL
 
 ``--config-json FILE`` takes an :class:`~l2lib.config.Experiment` as written by ``to_dict()``
-(JSON); it sweeps configs that are not registered in :mod:`l2lib.experiments` (the tests use
-it). The store defaults to ``$L2LIB_STORE``, else ``book/runs`` of the repository.
+(JSON), or a store entry's own ``.json`` (its ``config``); it sweeps configs that are not
+registered in :mod:`l2lib.experiments` (the tests use it), and it is what the rerun hints of
+such entries name. The store defaults to ``$L2LIB_STORE``, else ``book/runs`` of the
+repository; every hint names ``--store``.
 
 Exit codes: 0 done; 1 a problem was found (verify, golden, a corrupt entry, missing data);
-2 bad input: one line on stderr naming the fix, and nothing in the store is touched;
-130 interrupted (finished groups are kept: the same command resumes).
+2 bad input — a wrong argument, config field, environment setting (``L2LIB_MEMBERS_PER_DEVICE``)
+or data file, or a store that cannot be used: one line on stderr naming the fix, found before
+any lock is taken, and nothing in the store is touched; 130 interrupted (finished groups are
+kept: the same command resumes, ``--force`` included).
+
+A store that is only readable serves what it holds: ``sweep`` of a cached entry, ``list``,
+``verify`` and ``check`` work; only adding to it is refused (exit 2).
 
 Adding a command: register a :class:`Command` in ``COMMANDS``, e.g.::
 
@@ -157,6 +164,13 @@ def _config_from_args(args: argparse.Namespace) -> config_lib.Experiment:
             ) from None
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise UsageError(f"--config-json {args.config_json} is not JSON: {e}") from None
+        if isinstance(d, dict) and "config" in d and "config_hash" in d:
+            d = d["config"]  # a store entry's .json: the config it records
+        if not isinstance(d, dict):
+            raise UsageError(
+                f"--config-json {args.config_json} is not an Experiment.to_dict(): a JSON "
+                f"object is needed, not {type(d).__name__}"
+            )
         try:
             return config_lib.Experiment.from_dict(d)
         except (TypeError, ValueError, AttributeError) as e:
@@ -193,18 +207,31 @@ def _members_per_device(n: int | None):
 def _sweep(args: argparse.Namespace) -> int:
     cfg = _config_from_args(args)
     if args.data_dir:
-        cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, data_dir=args.data_dir))
+        try:
+            data = dataclasses.replace(cfg.data, data_dir=args.data_dir)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        cfg = dataclasses.replace(cfg, data=data)
     if args.members_per_device is not None and args.members_per_device <= 0:
         raise UsageError(f"--members-per-device {args.members_per_device}: must be positive")
-    store = _writable_store(args.store)
-    cached = store.exists(cfg) and not args.force
     from l2lib import data as data_lib
 
+    store = store_lib.Store(args.store)
+    if store.root.exists() and not store.root.is_dir():
+        raise UsageError(f"store {store.root} is not a directory: pass --store DIR")
+    # A cached entry is served from a store that is only readable; writing needs more.
+    cached = not args.force and store.exists(cfg)
+    if not cached:
+        store = _writable_store(args.store)
     try:
         with _members_per_device(args.members_per_device):
             res = store_lib.load_or_run(
                 cfg, store, progress=progress_lib.auto(sys.stderr), force=args.force
             )
+    except config_lib.InvalidInputError as e:
+        raise UsageError(str(e)) from None
+    except store_lib.ReadOnlyStoreError as e:
+        raise UsageError(str(e)) from None
     except (store_lib.StoreError, data_lib.DataUnavailableError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -245,9 +272,13 @@ def _artifact(args: argparse.Namespace) -> int:
         raise UsageError(
             f"unknown artifact {args.name!r}: one of {', '.join(widthexp.artifact_names())}"
         )
-    store = _writable_store(args.store)
+    store = store_lib.Store(args.store)
+    if args.force or not _artifact_cached(args.name, args.scale, store):
+        store = _writable_store(args.store)
     try:
         _, art = widthexp.load(args.name, args.scale, recompute=args.force, root=store)
+    except store_lib.ReadOnlyStoreError as e:
+        raise UsageError(str(e)) from None
     except store_lib.StoreError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -255,6 +286,17 @@ def _artifact(args: argparse.Namespace) -> int:
     print(f"{args.name}/{args.scale}: wall {wall:.1f} s" if wall else args.name, file=sys.stderr)
     print(art.path)
     return 0
+
+
+def _artifact_cached(name: str, scale: str, store: store_lib.Store) -> bool:
+    """Whether the artifact is already stored (then a read-only store serves it)."""
+    from l2lib import widthexp
+
+    try:
+        params = widthexp.ARTIFACTS[name][0](scale).params()
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return False
+    return store.artifact_path(name, scale, params).is_file()
 
 
 # --- list / verify --------------------------------------------------------------------------
@@ -297,7 +339,10 @@ def _list(args: argparse.Namespace) -> int:
 @command("verify", "check every entry: checksums, arrays, engine version", _store_argument)
 def _verify(args: argparse.Namespace) -> int:
     store = _readable_store(args.store)
-    problems = store.verify()
+    try:
+        problems = store.verify()
+    except store_lib.StoreError as e:
+        raise UsageError(str(e)) from None
     for p in problems:
         print(p)
     if problems:

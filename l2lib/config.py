@@ -55,8 +55,47 @@ def curve_keys(eval_train: bool) -> tuple[str, ...]:
     return CURVE_KEYS + (TRAIN_CURVE_KEYS if eval_train else ())
 
 
+#: Seeds key ``jax.random.PRNGKey`` as unsigned 32-bit integers: [0, 2**32).
+SEED_LIMIT = 2**32
+#: Data sets whose examples are 1-D signals (augmentation needs images).
+SIGNAL_DATASETS = ("mnist1d", "digits")
+
+
+class InvalidInputError(ValueError):
+    """Bad input — a config field, the data, an environment setting — found before anything is
+    trained or stored: the message is one line naming the field and the fix."""
+
+
 def _fail(owner: str, name: str, value: Any, why: str) -> None:
-    raise ValueError(f"{owner}.{name}={value!r}: {why}")
+    raise InvalidInputError(f"{owner}.{name}={value!r}: {why}")
+
+
+# Type checks: an int is an int (a bool is not), a real number is a finite int or float (not
+# a bool, not a string), a flag is a bool. ``from_dict`` builds configs from JSON, where a
+# wrongly typed field would otherwise train as if valid ("false" is truthy, True == 1).
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_real(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _need_bool(owner: str, name: str, v: Any) -> None:
+    if not isinstance(v, bool):
+        _fail(owner, name, v, "must be True or False")
+
+
+def _need_choice(owner: str, name: str, v: Any, choices: tuple[Any, ...]) -> None:
+    if not any(v is c or (type(v) is type(c) and v == c) for c in choices):
+        _fail(owner, name, v, f"use one of {choices}")
+
+
+def _need_real_tuple(owner: str, name: str, v: Any) -> None:
+    if not isinstance(v, tuple) or not all(_is_real(x) for x in v):
+        _fail(owner, name, v, "must be a tuple of finite numbers")
 
 
 @dataclass(frozen=True)
@@ -84,16 +123,26 @@ class DataConfig:
     source: str | None = None
 
     def __post_init__(self) -> None:
-        if self.name not in DATASETS:
+        if not isinstance(self.name, str) or self.name not in DATASETS:
             _fail("data", "name", self.name, f"unknown data set; use one of {DATASETS}")
-        if self.source not in DATA_SOURCES:
-            _fail("data", "source", self.source, f"use one of {DATA_SOURCES}")
+        _need_choice("data", "source", self.source, DATA_SOURCES)
         if self.source == "idx" and self.name not in IDX_DATASETS:
             _fail("data", "source", self.source, f"IDX files exist only for {IDX_DATASETS}")
         for f in ("num_train", "num_test"):
             v = getattr(self, f)
-            if v is not None and (not isinstance(v, int) or v <= 0):
+            if v is not None and (not _is_int(v) or v <= 0):
                 _fail("data", f, v, "must be a positive integer or None")
+        if self.data_dir is not None and not isinstance(self.data_dir, str):
+            _fail("data", "data_dir", self.data_dir, "must be a directory path (a string) or None")
+        _need_bool("data", "augment", self.augment)
+        if self.augment and self.name in SIGNAL_DATASETS:
+            _fail(
+                "data",
+                "augment",
+                self.augment,
+                f"{self.name} examples are 1-D signals and augmentation needs images "
+                f"({', '.join(n for n in DATASETS if n not in SIGNAL_DATASETS)}); set it False",
+            )
 
 
 @dataclass(frozen=True)
@@ -124,20 +173,19 @@ class ModelConfig:
     cnn_head: str = "pool"
 
     def __post_init__(self) -> None:
-        if self.kind not in MODELS:
+        if not isinstance(self.kind, str) or self.kind not in MODELS:
             _fail("model", "kind", self.kind, f"unknown model; use one of {MODELS}")
-        if self.parameterization not in PARAMETERIZATIONS:
-            _fail("model", "parameterization", self.parameterization, f"use {PARAMETERIZATIONS}")
-        if not isinstance(self.width, int) or self.width <= 0:
+        _need_choice("model", "parameterization", self.parameterization, PARAMETERIZATIONS)
+        if not _is_int(self.width) or self.width <= 0:
             _fail("model", "width", self.width, "must be a positive integer")
-        if not isinstance(self.depth, int) or self.depth <= 0:
+        if not _is_int(self.depth) or self.depth <= 0:
             _fail("model", "depth", self.depth, "must be a positive integer")
         if self.kind == "wrn" and (self.depth - 4) % 6 != 0:
             _fail("model", "depth", self.depth, "a Wide ResNet has depth 6n+4 (e.g. 16, 28)")
-        if self.cnn_head not in ("pool", "flatten"):
-            _fail("model", "cnn_head", self.cnn_head, "use 'pool' or 'flatten'")
-        if self.activation not in ("relu", "tanh"):
-            _fail("model", "activation", self.activation, "use 'relu' or 'tanh'")
+        _need_bool("model", "use_bias", self.use_bias)
+        _need_bool("model", "batch_norm", self.batch_norm)
+        _need_choice("model", "cnn_head", self.cnn_head, ("pool", "flatten"))
+        _need_choice("model", "activation", self.activation, ("relu", "tanh"))
 
 
 @dataclass(frozen=True)
@@ -161,14 +209,22 @@ class OptimizerConfig:
     step_factor: float = 0.2
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.momentum < 1.0:
-            _fail("optimizer", "momentum", self.momentum, "must be in [0, 1)")
-        if not isinstance(self.batch_size, int) or self.batch_size <= 0:
+        if not (_is_real(self.momentum) and 0.0 <= self.momentum < 1.0):
+            _fail("optimizer", "momentum", self.momentum, "must be a number in [0, 1)")
+        if not _is_int(self.batch_size) or self.batch_size <= 0:
             _fail("optimizer", "batch_size", self.batch_size, "must be a positive integer")
-        if self.loss not in LOSSES:
-            _fail("optimizer", "loss", self.loss, f"use one of {LOSSES}")
-        if self.schedule not in SCHEDULES:
-            _fail("optimizer", "schedule", self.schedule, f"use one of {SCHEDULES}")
+        _need_choice("optimizer", "loss", self.loss, LOSSES)
+        _need_choice("optimizer", "schedule", self.schedule, SCHEDULES)
+        _need_real_tuple("optimizer", "step_boundaries", self.step_boundaries)
+        if not all(0.0 <= b <= 1.0 for b in self.step_boundaries):
+            _fail(
+                "optimizer",
+                "step_boundaries",
+                self.step_boundaries,
+                "fractions of the duration: every one in [0, 1]",
+            )
+        if not (_is_real(self.step_factor) and self.step_factor > 0):
+            _fail("optimizer", "step_factor", self.step_factor, "must be a finite number > 0")
 
 
 @dataclass(frozen=True)
@@ -194,17 +250,16 @@ class AutoL2Config:
     min_measurements: int = 2
 
     def __post_init__(self) -> None:
-        if not isinstance(self.every, int) or self.every <= 0:
+        if not _is_int(self.every) or self.every <= 0:
             _fail("autol2", "every", self.every, "must be a positive integer")
-        if self.factor <= 1.0:
-            _fail("autol2", "factor", self.factor, "must be > 1")
-        if self.refractory_units not in ("l2_steps", "l2_eta_t"):
-            _fail("autol2", "refractory_units", self.refractory_units, "use l2_steps or l2_eta_t")
-        if not (math.isfinite(self.refractory) and self.refractory >= 0):
+        if not (_is_real(self.factor) and self.factor > 1.0):
+            _fail("autol2", "factor", self.factor, "must be a finite number > 1")
+        _need_choice("autol2", "refractory_units", self.refractory_units, ("l2_steps", "l2_eta_t"))
+        if not (_is_real(self.refractory) and self.refractory >= 0):
             _fail("autol2", "refractory", self.refractory, "must be finite and ≥ 0")
-        if not isinstance(self.patience, int) or self.patience < 1:
+        if not _is_int(self.patience) or self.patience < 1:
             _fail("autol2", "patience", self.patience, "must be a positive integer")
-        if not isinstance(self.min_measurements, int) or self.min_measurements < 0:
+        if not _is_int(self.min_measurements) or self.min_measurements < 0:
             _fail("autol2", "min_measurements", self.min_measurements, "must be an integer ≥ 0")
 
 
@@ -226,11 +281,14 @@ class GridConfig:
             if not isinstance(v, tuple) or len(v) == 0:
                 _fail("grid", name, v, "must be a non-empty tuple")
         for v in self.l2:
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
-                _fail("grid", "l2", v, "every λ must be finite and ≥ 0")
+            if not (_is_real(v) and v >= 0):
+                _fail("grid", "l2", v, "every λ must be a finite number ≥ 0")
         for v in self.learning_rate:
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                _fail("grid", "learning_rate", v, "every η must be finite and > 0")
+            if not (_is_real(v) and v > 0):
+                _fail("grid", "learning_rate", v, "every η must be a finite number > 0")
+        for v in self.seeds:
+            if not (_is_int(v) and 0 <= v < SEED_LIMIT):
+                _fail("grid", "seeds", v, "every seed must be an integer in [0, 2**32)")
 
     def members(self) -> list[tuple[float, float, int]]:
         """All (λ, η, seed) triples in member order."""
@@ -258,14 +316,14 @@ class DurationConfig:
     def __post_init__(self) -> None:
         if (self.num_steps is None) == (self.horizon is None):
             _fail("duration", "num_steps", self.num_steps, "set exactly one of num_steps, horizon")
-        if self.num_steps is not None and (
-            not isinstance(self.num_steps, int) or self.num_steps <= 0
-        ):
+        if self.num_steps is not None and (not _is_int(self.num_steps) or self.num_steps <= 0):
             _fail("duration", "num_steps", self.num_steps, "must be a positive integer")
-        if self.horizon is not None and not (math.isfinite(self.horizon) and self.horizon > 0):
-            _fail("duration", "horizon", self.horizon, "must be finite and > 0")
-        if self.max_steps <= 0:
-            _fail("duration", "max_steps", self.max_steps, "must be positive")
+        if self.horizon is not None and not (_is_real(self.horizon) and self.horizon > 0):
+            _fail("duration", "horizon", self.horizon, "must be a finite number > 0")
+        if not _is_int(self.max_steps) or self.max_steps <= 0:
+            _fail("duration", "max_steps", self.max_steps, "must be a positive integer")
+        if not _is_int(self.min_steps) or not 0 <= self.min_steps <= self.max_steps:
+            _fail("duration", "min_steps", self.min_steps, "must be an integer in [0, max_steps]")
 
     def steps_for(self, l2: float, learning_rate: float) -> int:
         """The number of steps one member trains."""
@@ -310,16 +368,38 @@ class Experiment:
     eval_train: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.eval_train, bool):
-            _fail("experiment", "eval_train", self.eval_train, "must be True or False")
-        if self.scale not in SCALES:
-            _fail("experiment", "scale", self.scale, f"use one of {SCALES}")
-        if not isinstance(self.eval_every, int) or self.eval_every <= 0:
+        if not isinstance(self.name, str) or not self.name:
+            _fail("experiment", "name", self.name, "must be a non-empty string")
+        _need_bool("experiment", "eval_train", self.eval_train)
+        _need_choice("experiment", "scale", self.scale, SCALES)
+        parts = {
+            "data": DataConfig,
+            "model": ModelConfig,
+            "optimizer": OptimizerConfig,
+            "grid": GridConfig,
+            "duration": DurationConfig,
+        }
+        for f, cls in parts.items():
+            if not isinstance(getattr(self, f), cls):
+                _fail("experiment", f, getattr(self, f), f"must be a {cls.__name__}")
+        if self.autol2 is not None and not isinstance(self.autol2, AutoL2Config):
+            _fail("experiment", "autol2", self.autol2, "must be an AutoL2Config or None")
+        if not _is_int(self.eval_every) or self.eval_every <= 0:
             _fail("experiment", "eval_every", self.eval_every, "must be a positive integer")
-        if not isinstance(self.eval_batch_size, int) or self.eval_batch_size <= 0:
+        if not _is_int(self.eval_batch_size) or self.eval_batch_size <= 0:
             _fail("experiment", "eval_batch_size", self.eval_batch_size, "must be positive")
-        if not isinstance(self.group_size, int) or self.group_size <= 0:
+        if not _is_int(self.group_size) or self.group_size <= 0:
             _fail("experiment", "group_size", self.group_size, "must be a positive integer")
+        # Cross-field: a batch cannot hold more examples than the training set keeps (the data
+        # set's own size is checked against the loaded data by l2lib.validate).
+        n = self.data.num_train
+        if n is not None and self.optimizer.batch_size > n:
+            _fail(
+                "optimizer",
+                "batch_size",
+                self.optimizer.batch_size,
+                f"larger than data.num_train={n}; lower it or keep more training examples",
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

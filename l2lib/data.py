@@ -31,6 +31,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import math
 import os
 import pathlib
 import random
@@ -39,7 +40,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from l2lib.config import DataConfig
+from l2lib.config import DataConfig, InvalidInputError
 
 #: Examples held out for testing from scikit-learn's 1797 digits, and the split's seed.
 DIGITS_NUM_TEST = 500
@@ -71,6 +72,11 @@ class DataUnavailableError(RuntimeError):
     """The requested data set is not available here; the message names the fix."""
 
 
+class MalformedDataError(InvalidInputError):
+    """The data files are there but damaged or unusable (a malformed IDX file, inputs that are
+    all equal or not finite); bad input, one line naming the file and the fix."""
+
+
 def cache_dir() -> pathlib.Path:
     """``$L2LIB_CACHE`` if set, else ``~/.cache/l2lib``."""
     return pathlib.Path(os.environ.get("L2LIB_CACHE") or pathlib.Path.home() / ".cache" / "l2lib")
@@ -100,6 +106,18 @@ def _finish(
     x_test = np.asarray(x_test, np.float64)
     m, s = float(x_train.mean()), float(x_train.std())
     m_test, s_test = (float(x_test.mean()), float(x_test.std())) if per_split_stats else (m, s)
+    # A zero (or non-finite) spread would turn every input into NaN, and every member would
+    # then "diverge at step 0": refuse the data instead.
+    for split, mean, std in (("training", m, s), ("test", m_test, s_test)):
+        if not (math.isfinite(mean) and math.isfinite(std)):
+            raise MalformedDataError(
+                f"{cfg.name}: the {split} inputs are not all finite; check the data files"
+            )
+        if std == 0:
+            raise MalformedDataError(
+                f"{cfg.name}: every {split} input is the same value (zero variance), so the "
+                "inputs cannot be standardised; check the data files"
+            )
     return Dataset(
         x_train=_standardise(x_train, m, s),
         y_train=np.asarray(y_train, np.int32),
@@ -259,18 +277,29 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     then one big-endian uint32 per dimension; the data follow in C order.
     """
     import gzip
+    import zlib
 
     path = pathlib.Path(path)
+    fix = "replace it with an intact copy (or pass another DataConfig(data_dir=...))"
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+        raise MalformedDataError(f"{path}: not a readable gzip file ({e}); {fix}") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise ValueError(f"{path}: not an unsigned-byte IDX file (header {raw[:4].hex()})")
+        raise MalformedDataError(
+            f"{path}: not an unsigned-byte IDX file (header {raw[:4].hex()}); {fix}"
+        )
     ndim = raw[3]
+    if ndim == 0 or len(raw) < 4 + 4 * ndim:
+        raise MalformedDataError(f"{path}: IDX header cut short ({ndim} dimensions); {fix}")
     shape = tuple(int(v) for v in np.frombuffer(raw, ">u4", count=ndim, offset=4))
     body = np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(shape)):
-        raise ValueError(f"{path}: {body.size} bytes of data for shape {shape}")
+    if body.size != math.prod(shape):
+        raise MalformedDataError(
+            f"{path}: {body.size} bytes of data for shape {shape} (cut short or padded); {fix}"
+        )
     return body.reshape(shape)
 
 
@@ -304,7 +333,10 @@ def _load_idx(cfg: DataConfig) -> Dataset:
         x = read_idx(_idx_file(d, images, cfg))
         y = read_idx(_idx_file(d, labels, cfg))
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
-            raise ValueError(f"{d}: {split} images {x.shape} and labels {y.shape} do not match")
+            raise MalformedDataError(
+                f"{d}: {split} images {x.shape} and labels {y.shape} do not match; replace "
+                "them with the data set's own pair of files"
+            )
         arrays[split] = (x[..., None], y)  # (N, 28, 28, 1), as TFDS gives them
     (x_train, y_train), (x_test, y_test) = arrays["train"], arrays["test"]
     num_classes = int(max(y_train.max(), y_test.max())) + 1
@@ -325,6 +357,8 @@ def load(cfg: DataConfig) -> Dataset:
     Raises:
       DataUnavailableError: a TFDS data set or IDX file is not available (one line naming
         the fix).
+      MalformedDataError: the files are damaged (IDX structure) or the inputs are unusable
+        (not finite, or all one value); an ``InvalidInputError``, one line naming the fix.
     """
     if cfg.name == "mnist1d":
         return _load_mnist1d(cfg)

@@ -19,6 +19,22 @@ as an uninterrupted run; the partial directory is removed once the entry is writ
 one key are serialised by an ``fcntl.flock`` on ``<root>/.locks/<key>.lock`` (the kernel drops
 it when a process dies), so concurrent writers leave exactly one valid entry.
 
+Readers take no lock, yet never mistake an entry being written for a damaged one: an entry's
+files are replaced only while ``<root>/.locks/<key>.write.lock`` is held — the new ``.npz``
+staged as ``.<key>.npz.next``, then the ``.json`` (the commit), then the staged file renamed
+into place, so a valid entry exists at every moment, even across a SIGKILL — and a reader that
+finds the files disagreeing (an ``.npz`` without its ``.json``, a checksum that does not match)
+looks at that lock: held, it waits for the writer and reads again; free, it reads once more
+(the writer may just have finished) and only then calls the entry corrupt. ``--force`` trains first and then replaces the entry the same way, so readers
+see the old entry or the new one, never none, and a ``--force`` run killed midway leaves the
+old entry in place (and its finished groups, which the same command resumes).
+
+Before any lock is taken, :func:`load_or_run` checks its inputs in one pass
+(:mod:`l2lib.validate`: environment and data; the config checked itself when it was built):
+bad input raises :class:`~l2lib.config.InvalidInputError` (one line naming the fix) with
+nothing stored touched. A store that is only readable serves its entries; training into it
+raises :class:`ReadOnlyStoreError`.
+
 Failure policy: a corrupt entry (checksum or parse failure, wrong schema) raises
 :class:`CorruptEntryError` from :meth:`Store.load` *and* from :func:`load_or_run`, naming the
 file and ``--force``: a corrupt cache is a fact to look at, not something to retrain over
@@ -51,9 +67,11 @@ import math
 import os
 import platform
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -64,7 +82,7 @@ import numpy as np
 
 import l2lib
 from l2lib import config as config_lib
-from l2lib.config import Experiment
+from l2lib.config import Experiment, InvalidInputError
 from l2lib.progress import SweepProgress
 
 #: Bump whenever the engine's numbers change (model init, data order, update rule, metrics...).
@@ -128,20 +146,73 @@ class MissingEntryError(StoreError, LookupError):
     """No entry for this config."""
 
 
-def rerun_command(name: str, scale: str, force: bool = False) -> str:
-    """The command that (re)produces an entry."""
-    return f"python -m l2lib sweep {name} --scale {scale}" + (" --force" if force else "")
+class ReadOnlyStoreError(StoreError):
+    """The store can be read but not written: a run that is not in it cannot be added."""
 
 
-def _corrupt(
-    path: Path, why: str, name: str, scale: str, what: str = "store entry", command=None
-) -> CorruptEntryError:
-    """The error for a damaged file: what it is, why, and the command that makes it again
-    (``command(name, scale, force=True)``; :func:`rerun_command` by default)."""
-    command = command or rerun_command
-    return CorruptEntryError(
-        f"corrupt {what} {path} ({why}): delete it and rerun `{command(name, scale, force=True)}`"
+#: How long a reader waits for a writer replacing an entry's files (seconds); a write takes
+#: milliseconds, so this only bounds a writer stuck on a dying disk.
+WRITER_WAIT_S = 60.0
+#: Reads of an entry before its files' disagreement is believed (see the module docstring).
+READ_ATTEMPTS = 20
+
+__all__ = ["InvalidInputError"]  # re-exported: load_or_run raises it for bad input
+
+
+def rerun_command(
+    name: str,
+    scale: str,
+    force: bool = False,
+    store: str | os.PathLike[str] | None = None,
+    config_json: str | os.PathLike[str] | None = None,
+) -> str:
+    """The command that (re)produces an entry: ``sweep NAME --scale SCALE``, or ``sweep
+    --config-json FILE`` for a config that is not registered in :mod:`l2lib.experiments`; with
+    ``--store`` when ``store`` is given (a hint must not send the run into another store)."""
+    cmd = ["python", "-m", "l2lib", "sweep"]
+    cmd += ["--config-json", str(config_json)] if config_json else [name, "--scale", scale]
+    if store is not None:
+        cmd += ["--store", str(store)]
+    if force:
+        cmd.append("--force")
+    return shlex.join(cmd)
+
+
+def registered(name: str, scale: str, config_hash: str) -> bool:
+    """Whether ``sweep NAME --scale SCALE`` makes exactly the config of ``config_hash``."""
+    from l2lib import experiments
+
+    try:
+        return experiments.get(name, scale).hash() == config_hash
+    except (ValueError, KeyError, LookupError):
+        return False
+
+
+def sweep_command(
+    cfg: Experiment,
+    store: str | os.PathLike[str] | None = None,
+    force: bool = False,
+    config_json: str | os.PathLike[str] | None = None,
+) -> str:
+    """The command that (re)produces ``cfg``'s entry: by name when the registry's
+    ``NAME/SCALE`` is this very config, else ``--config-json`` (``config_json``: a file holding
+    it, e.g. the entry's own ``.json``; ``CONFIG.json`` as a placeholder otherwise)."""
+    if registered(cfg.name, cfg.scale, cfg.hash()):
+        return rerun_command(cfg.name, cfg.scale, force, store)
+    return rerun_command(cfg.name, cfg.scale, force, store, config_json or "CONFIG.json")
+
+
+def _placeholder_note(command: str) -> str:
+    return (
+        " (CONFIG.json: the config's Experiment.to_dict() as JSON)"
+        if "CONFIG.json" in command
+        else ""
     )
+
+
+def _corrupt(path: Path, why: str, command: str, what: str = "store entry") -> CorruptEntryError:
+    """The error for a damaged file: what it is, why, and the command that replaces it."""
+    return CorruptEntryError(f"corrupt {what} {path} ({why}): replace it with `{command}`")
 
 
 def made_on(meta: Mapping[str, Any]) -> str:
@@ -267,13 +338,59 @@ def _write_atomic(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
-_HELD_LOCKS: dict[str, int] = {}
+def _staged(npz_path: Path) -> Path:
+    """Where a writer puts an entry's new ``.npz`` before its ``.json`` commits to it."""
+    return npz_path.with_name(f".{npz_path.name}.next")
+
+
+def _replace_entry(d: Path, key: str, npz: bytes, meta_json: bytes) -> None:
+    """Replace the files of entry ``key`` in ``d`` so that a valid entry exists at every
+    moment, even if this process is killed (caller holds the key's write lock).
+
+    1. the new ``.npz`` is staged as ``.<key>.npz.next``;
+    2. the new ``.json`` replaces the old one: the commit (it names the staged bytes' SHA-256);
+    3. the staged file is renamed onto ``<key>.npz``.
+
+    Killed before 2, the old entry is intact (the staged file is overwritten next time);
+    killed after 2, readers find the committed ``.npz`` as the staged file (see
+    :func:`_committed_npz`).
+    """
+    npz_path = d / f"{key}.npz"
+    _write_atomic(_staged(npz_path), npz)
+    _write_atomic(d / f"{key}.json", meta_json)
+    os.replace(_staged(npz_path), npz_path)
+    _fsync_dir(d)
+
+
+def _committed_npz(npz_path: Path, npz: bytes | None, sha256: str) -> bytes | None:
+    """The ``.npz`` bytes a ``.json`` commits to: ``npz`` when it matches, else the staged file
+    of a writer between steps 2 and 3 of :func:`_replace_entry` (at work or killed)."""
+    if npz is not None and _sha256(npz) == sha256:
+        return npz
+    try:
+        staged = _staged(npz_path).read_bytes()
+    except OSError:
+        return npz
+    return staged if _sha256(staged) == sha256 else npz
+
+
+# Locks this thread holds (re-entrance). Per thread, not per process: two threads of one
+# process must exclude each other as two processes do (a flock belongs to an open file, so a
+# second thread's own open() of the lock file does wait for the first's).
+_LOCAL = threading.local()
+
+
+def _held_locks() -> dict[str, int]:
+    if not hasattr(_LOCAL, "held"):
+        _LOCAL.held = {}
+    return _LOCAL.held
 
 
 @contextlib.contextmanager
 def _flock(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-    """An exclusive ``flock`` on ``path``, re-entrant within this process."""
+    """An exclusive ``flock`` on ``path``, re-entrant within this thread."""
     k = str(path.resolve())
+    _HELD_LOCKS = _held_locks()
     if k in _HELD_LOCKS:
         _HELD_LOCKS[k] += 1
         try:
@@ -298,6 +415,76 @@ def _flock(path: Path, on_wait: Callable[[], None] | None = None) -> Iterator[No
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _wait_for_writer(path: Path, timeout: float = WRITER_WAIT_S) -> bool:
+    """Whether someone held the lock ``path`` (then wait until they let go, or ``timeout``).
+
+    Probes with a shared lock on a read-only descriptor, so it works in a read-only store and
+    never creates the lock file (no lock file: nobody is writing).
+    """
+    if str(path.resolve()) in _held_locks():
+        return False  # this thread is the writer
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        deadline = time.monotonic() + timeout
+        held = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                held = True
+                if time.monotonic() > deadline:
+                    return True
+                time.sleep(0.005)
+                continue
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return held
+    finally:
+        os.close(fd)
+
+
+def _file_state(*paths: Path) -> tuple[Any, ...]:
+    """What changes when a file is replaced (inode, size, mtime), or ``None`` when absent."""
+    out = []
+    for p in paths:
+        try:
+            st = p.stat()
+        except OSError:
+            out.append(None)
+            continue
+        out.append((st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def _read_settled(
+    read: Callable[[], Any], write_lock: Path, files: tuple[Path, ...], key_exists: Callable
+) -> Any:
+    """``read()``, believing a :class:`CorruptEntryError` only when no writer explains it.
+
+    A writer replacing the files holds ``write_lock``: wait for it and read again. Free, read
+    again if the files changed since the failed read (the writer just finished); the same
+    files failing twice with no writer are damaged.
+    """
+    seen = None
+    for _ in range(READ_ATTEMPTS):
+        try:
+            return read()
+        except CorruptEntryError as e:
+            error = e
+        if _wait_for_writer(write_lock):
+            seen = None
+            continue
+        if not key_exists():  # deleted meanwhile: gone, not damaged
+            raise MissingEntryError(f"no entry {files[0]} (deleted while it was read)")
+        state = _file_state(*files)
+        if state == seen:
+            raise error
+        seen = state
+    raise StoreError(f"{files[0]} keeps changing under concurrent writers; retry")
 
 
 # --- schema ---------------------------------------------------------------------------------
@@ -509,6 +696,28 @@ class Store:
     def _lock_path(self, key: str) -> Path:
         return self.root / ".locks" / f"{key}.lock"
 
+    def _write_lock_path(self, key: str) -> Path:
+        """Held while the files of ``key`` are being replaced (readers look at it)."""
+        return self.root / ".locks" / f"{key}.write.lock"
+
+    def command(self, cfg: Experiment, force: bool = False, json_path: Path | None = None) -> str:
+        """The command that (re)produces ``cfg``'s entry in this store (see
+        :func:`sweep_command`); ``json_path``: a file holding the config."""
+        return sweep_command(cfg, self.root, force, json_path)
+
+    def _command_for_key(self, key: str, force: bool = True) -> str:
+        """The command for an entry whose config cannot be read: by name when the registry's
+        NAME/SCALE has this key, else a description."""
+        name, scale = _split_key(key)
+        from l2lib import experiments
+
+        try:
+            if entry_key(experiments.get(name, scale)) == key:
+                return rerun_command(name, scale, force, self.root)
+        except (ValueError, KeyError, LookupError):
+            pass
+        return f"the sweep that made it, with --store {shlex.quote(str(self.root))} --force"
+
     def lock(self, cfg: Experiment, on_wait: Callable[[], None] | None = None):
         """Context manager: the exclusive lock of ``cfg``'s key (re-entrant in one process)."""
         return _flock(self._lock_path(entry_key(cfg)), on_wait)
@@ -537,12 +746,13 @@ class Store:
                 raise StaleEntryError(
                     f"{stale[0]} was made by engine version {v}, this is version "
                     f"{ENGINE_VERSION}: its numbers may differ; recompute with "
-                    f"`{rerun_command(cfg.name, cfg.scale)}` (or load(..., allow_stale=True) "
-                    "to inspect it)"
+                    f"`{self.command(cfg, json_path=stale[0])}` (or load(..., "
+                    "allow_stale=True) to inspect it)"
                 )
+            cmd = self.command(cfg)
             raise MissingEntryError(
                 f"no run of {cfg.name}/{cfg.scale} in {self.root}: produce it with "
-                f"`{rerun_command(cfg.name, cfg.scale)}`"
+                f"`{cmd}`{_placeholder_note(cmd)}"
             )
         return self.read(p, expect=cfg, allow_stale=allow_stale)
 
@@ -563,12 +773,26 @@ class Store:
     def read(
         self, json_path: Path, expect: Experiment | None = None, allow_stale: bool = False
     ) -> Results:
-        """Read and check one entry by its ``.json`` path (see :meth:`load`)."""
+        """Read and check one entry by its ``.json`` path (see :meth:`load`).
+
+        An entry whose files are being replaced is waited for, never reported corrupt (see
+        the module docstring).
+        """
         json_path = Path(json_path)
         key = json_path.name[: -len(".json")]
-        name, scale = _split_key(key)
-        if expect is not None:
-            name, scale = expect.name, expect.scale
+        return _read_settled(
+            lambda: self._read_once(json_path, expect, allow_stale),
+            self._write_lock_path(key),
+            (
+                json_path,
+                json_path.with_name(f"{key}.npz"),
+                _staged(json_path.with_name(f"{key}.npz")),
+            ),
+            json_path.exists,
+        )
+
+    def _read_once(self, json_path: Path, expect: Experiment | None, allow_stale: bool) -> Results:
+        key = json_path.name[: -len(".json")]
         npz_path = json_path.with_name(f"{key}.npz")
         # A concurrent writer replaces the .npz and then the .json; reading the .json before
         # and after the .npz tells whether both reads saw the same entry.
@@ -590,37 +814,48 @@ class Store:
             time.sleep(0.02)
         else:
             raise StoreError(f"{json_path} keeps changing under a concurrent writer; retry")
+        # The command that replaces the entry: from the config asked for, else the one the
+        # entry records, else (its .json unreadable) from the key alone.
+        known: list[Experiment] = [expect] if expect is not None else []
+
+        def fix(force: bool = True) -> str:
+            if known:
+                return self.command(known[0], force, json_path if expect is None else None)
+            return self._command_for_key(key, force)
+
         try:
             meta = _parse_json(before)
         except ValueError as e:
-            raise _corrupt(json_path, str(e), name, scale) from None
-        name, scale = meta.get("name", name), meta.get("scale", scale)
+            raise _corrupt(json_path, str(e), fix()) from None
         missing = [f for f in META_FIELDS if f not in meta]
         if missing:
-            raise _corrupt(json_path, f"metadata lacks {missing}", name, scale)
-        if npz is None:
-            raise _corrupt(npz_path, "file missing", name, scale)
-        if _sha256(npz) != meta["npz_sha256"]:
-            raise _corrupt(npz_path, "checksum mismatch", name, scale)
+            raise _corrupt(json_path, f"metadata lacks {missing}", fix())
         try:
             cfg = Experiment.from_dict(meta["config"])
-        except (TypeError, ValueError) as e:
-            raise _corrupt(json_path, f"config does not load: {e}", name, scale) from None
+        except (TypeError, ValueError, AttributeError) as e:
+            raise _corrupt(json_path, f"config does not load: {e}", fix()) from None
         if cfg.hash() != meta["config_hash"] or entry_key(cfg, meta["engine_version"]) != key:
-            raise _corrupt(json_path, "file name does not match its config", name, scale)
+            raise _corrupt(json_path, "file name does not match its config", fix())
+        if not known:
+            known.append(cfg)
+        npz = _committed_npz(npz_path, npz, str(meta["npz_sha256"]))
+        if npz is None:
+            raise _corrupt(npz_path, "file missing", fix())
+        if _sha256(npz) != meta["npz_sha256"]:
+            raise _corrupt(npz_path, "checksum mismatch", fix())
         if expect is not None and cfg.hash() != expect.hash():
-            raise _corrupt(json_path, "config differs from the one asked for", name, scale)
+            raise _corrupt(json_path, "config differs from the one asked for", fix())
         try:
             arrays = _read_npz(npz)
         except (ValueError, OSError, zipfile.BadZipFile) as e:
-            raise _corrupt(npz_path, f"unreadable .npz: {e}", name, scale) from None
+            raise _corrupt(npz_path, f"unreadable .npz: {e}", fix()) from None
         bad = check_arrays(cfg, arrays)
         if bad:
-            raise _corrupt(npz_path, "; ".join(bad), name, scale)
+            raise _corrupt(npz_path, "; ".join(bad), fix())
         if meta["engine_version"] != ENGINE_VERSION and not allow_stale:
             raise StaleEntryError(
                 f"{json_path} was made by engine version {meta['engine_version']}, this is "
-                f"version {ENGINE_VERSION}: recompute with `{rerun_command(name, scale)}`"
+                f"version {ENGINE_VERSION}: recompute with `{fix(False)}`"
             )
         return Results(arrays=arrays, meta=meta, config=cfg, path=json_path)
 
@@ -666,29 +901,45 @@ class Store:
             "npz_bytes": len(npz),
         }
         json_path = self.root / f"{key}.json"
-        with _flock(self._lock_path(key)):
+        self._require_writable()
+        with _flock(self._lock_path(key)), _flock(self._write_lock_path(key)):
             for leftover in self.root.glob(f".{key}.*.tmp"):  # of writers killed mid-write
                 leftover.unlink(missing_ok=True)
-            # Retire the old .json first: the entry vanishes for a moment instead of pairing
-            # a new .npz with an old .json.
-            if json_path.exists():
-                json_path.unlink()
-                _fsync_dir(self.root)
-            _write_atomic(self.root / f"{key}.npz", npz)
-            _write_atomic(json_path, _json_bytes(meta))
+            # The old entry stays valid until the new .json commits (--force keeps serving it
+            # while it retrains); a reader that meets the files mid-replace waits on the
+            # write lock, so it gets the old entry or the new one, never a gap.
+            _replace_entry(self.root, key, npz, _json_bytes(meta))
         return json_path
+
+    def writable(self) -> bool:
+        """Whether entries can be added (the root, or the directory it would be made in)."""
+        existing = next(p for p in (self.root, *self.root.resolve().parents) if p.exists())
+        return existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)
+
+    def _require_writable(self) -> None:
+        if not self.writable():
+            raise ReadOnlyStoreError(
+                f"store {self.root} is not writable: fix its permissions or pass another "
+                "store (--store DIR / L2LIB_STORE)"
+            )
 
     def delete(self, cfg: Experiment) -> None:
         """Remove the entry of ``cfg`` and any partial sweep of it."""
         key = entry_key(cfg)
-        with _flock(self._lock_path(key)):
+        with _flock(self._lock_path(key)), _flock(self._write_lock_path(key)):
             (self.root / f"{key}.json").unlink(missing_ok=True)
             (self.root / f"{key}.npz").unlink(missing_ok=True)
+            _staged(self.root / f"{key}.npz").unlink(missing_ok=True)
             shutil.rmtree(self.partial_dir(cfg), ignore_errors=True)
 
     # listing and checking
     def entries(self) -> list[EntryInfo]:
-        """Every entry in the root (by file name), checked; corrupt ones included."""
+        """Every entry in the root (by file name), checked; corrupt ones included.
+
+        ``status``: ``current``, ``stale`` or ``corrupt``. Files of a key being written for
+        the first time (its write lock held) are no entry yet and are left out; a sweep's
+        progress shows under ``.partial/``.
+        """
         if not self.root.is_dir():
             return []
         keys = sorted(
@@ -703,21 +954,16 @@ class Store:
             json_path = self.root / f"{key}.json"
             name, scale = _split_key(key)
             if not json_path.exists():
-                out.append(
-                    EntryInfo(
-                        key,
-                        self.root / f"{key}.npz",
-                        name,
-                        scale,
-                        "corrupt",
-                        message="an .npz without its .json (a write was interrupted): "
-                        f"delete it and rerun `{rerun_command(name, scale)}`",
-                    )
-                )
-                continue
+                info = self._orphan_npz(key, self.root, self._command_for_key(key, False))
+                if info is not None:
+                    if info.status != "writing":  # one being written is no entry yet
+                        out.append(info)
+                    continue
             try:
                 r = self.read(json_path, allow_stale=True)
-            except (CorruptEntryError, MissingEntryError) as e:
+            except MissingEntryError:
+                continue  # deleted since the directory was listed: no entry, no problem
+            except CorruptEntryError as e:
                 out.append(EntryInfo(key, json_path, name, scale, "corrupt", message=str(e)))
                 continue
             m = r.meta
@@ -736,8 +982,8 @@ class Store:
                     engine_version=m["engine_version"],
                     message=(
                         f"stale: made by engine version {m['engine_version']}, this is "
-                        f"{ENGINE_VERSION}; delete it and rerun "
-                        f"`{rerun_command(m['name'], m['scale'])}`"
+                        f"{ENGINE_VERSION}; recompute it with "
+                        f"`{self.command(r.config, json_path=json_path)}`"
                     )
                     if r.stale
                     else None,
@@ -745,9 +991,42 @@ class Store:
             )
         return out + self._artifact_entries()
 
+    def _orphan_npz(self, key: str, d: Path, command: str) -> EntryInfo | None:
+        """An ``.npz`` without its ``.json``: being written (the write lock is held), gone or
+        completed by now (``None``: read it normally), or left by an interrupted write."""
+        name, scale = _split_key(key)
+        npz_path, json_path = d / f"{key}.npz", d / f"{key}.json"
+        if _wait_for_writer(self._write_lock_path(key), timeout=0.0):
+            return EntryInfo(
+                key, npz_path, name, scale, "writing", message=None
+            )  # a writer is at work: not a problem, and not an entry yet
+        if json_path.exists():
+            return None  # the writer finished between the two looks
+        if not npz_path.exists():
+            return EntryInfo(key, npz_path, name, scale, "writing", message=None)
+        return EntryInfo(
+            key,
+            npz_path,
+            name,
+            scale,
+            "corrupt",
+            message="an .npz without its .json (a write was interrupted): delete it and "
+            f"rerun `{command}`",
+        )
+
     def verify(self) -> list[Problem]:
         """One :class:`Problem` per corrupt or stale entry (sweeps and artifacts); empty when
-        all is well."""
+        all is well. Entries being written are not problems.
+
+        Raises:
+          StoreError: there is no store at the root (a wrong path must not pass as healthy).
+        """
+        if not self.root.exists():
+            raise StoreError(
+                f"no store at {self.root}: pass the right --store DIR (or set L2LIB_STORE)"
+            )
+        if not self.root.is_dir():
+            raise StoreError(f"store {self.root} is not a directory: pass --store DIR")
         return [Problem(e.path, e.message or e.status) for e in self.entries() if e.message]
 
     # artifacts: results that are not a λ × η grid (see the "Artifacts" section below)
@@ -790,52 +1069,70 @@ class Store:
             "npz_bytes": len(npz),
         }
         d = self.artifact_dir()
+        self._require_writable()
         d.mkdir(parents=True, exist_ok=True)
         json_path = d / f"{key}.json"
-        with _flock(self._lock_path(key)):
+        with _flock(self._lock_path(key)), _flock(self._write_lock_path(key)):
             for leftover in d.glob(f".{key}.*.tmp"):
                 leftover.unlink(missing_ok=True)
-            if json_path.exists():
-                json_path.unlink()
-                _fsync_dir(d)
-            _write_atomic(d / f"{key}.npz", npz)
-            _write_atomic(json_path, _json_bytes(meta))
+            _replace_entry(d, key, npz, _json_bytes(meta))  # as in save()
         return json_path
 
     def read_artifact(self, json_path: Path, allow_stale: bool = False) -> Artifact:
-        """Read and check one artifact by its ``.json`` path (see :meth:`load_artifact`)."""
+        """Read and check one artifact by its ``.json`` path (see :meth:`load_artifact`); one
+        being written is waited for, never reported corrupt."""
         json_path = Path(json_path)
         key = json_path.name[: -len(".json")]
+        return _read_settled(
+            lambda: self._read_artifact_once(json_path, allow_stale),
+            self._write_lock_path(key),
+            (
+                json_path,
+                json_path.with_name(f"{key}.npz"),
+                _staged(json_path.with_name(f"{key}.npz")),
+            ),
+            json_path.exists,
+        )
+
+    def _read_artifact_once(self, json_path: Path, allow_stale: bool) -> Artifact:
+        key = json_path.name[: -len(".json")]
         name, scale = _split_key(key)
+        root = self.root
         try:
             meta = _parse_json(json_path.read_bytes())
         except FileNotFoundError:
             raise MissingEntryError(f"no artifact {json_path}") from None
         except ValueError as e:
-            raise _corrupt_artifact(json_path, str(e), name, scale) from None
+            raise _corrupt_artifact(json_path, str(e), name, scale, root) from None
         name, scale = meta.get("name", name), meta.get("scale", scale)
         missing = [f for f in ARTIFACT_META_FIELDS if f not in meta]
         if missing:
-            raise _corrupt_artifact(json_path, f"metadata lacks {missing}", name, scale)
+            raise _corrupt_artifact(json_path, f"metadata lacks {missing}", name, scale, root)
         if artifact_key(name, scale, meta["params"], meta["engine_version"]) != key:
-            raise _corrupt_artifact(json_path, "file name does not match its params", name, scale)
+            raise _corrupt_artifact(
+                json_path, "file name does not match its params", name, scale, root
+            )
         npz_path = json_path.with_name(f"{key}.npz")
         try:
             npz = npz_path.read_bytes()
         except FileNotFoundError:
-            raise _corrupt_artifact(npz_path, "file missing", name, scale) from None
+            npz = None
+        npz = _committed_npz(npz_path, npz, str(meta["npz_sha256"]))
+        if npz is None:
+            raise _corrupt_artifact(npz_path, "file missing", name, scale, root)
         if _sha256(npz) != meta["npz_sha256"]:
-            raise _corrupt_artifact(npz_path, "checksum mismatch", name, scale)
+            raise _corrupt_artifact(npz_path, "checksum mismatch", name, scale, root)
         try:
             arrays = _read_npz(npz)
         except (ValueError, OSError, zipfile.BadZipFile) as e:
-            raise _corrupt_artifact(npz_path, f"unreadable .npz: {e}", name, scale) from None
+            raise _corrupt_artifact(npz_path, f"unreadable .npz: {e}", name, scale, root) from None
         if sorted(arrays) != meta["arrays"]:
-            raise _corrupt_artifact(npz_path, "arrays differ from the metadata", name, scale)
+            raise _corrupt_artifact(npz_path, "arrays differ from the metadata", name, scale, root)
         if meta["engine_version"] != ENGINE_VERSION and not allow_stale:
             raise StaleEntryError(
                 f"{json_path} was made by engine version {meta['engine_version']}, this is "
-                f"version {ENGINE_VERSION}: recompute with `{artifact_command(name, scale)}`"
+                f"version {ENGINE_VERSION}: recompute with "
+                f"`{artifact_command(name, scale, store=root)}`"
             )
         return Artifact(arrays=arrays, meta=meta, path=json_path)
 
@@ -850,7 +1147,7 @@ class Store:
         if not p.is_file():
             raise MissingEntryError(
                 f"no artifact {name}/{scale} with these parameters in {self.artifact_dir()}: "
-                f"produce it with `{artifact_command(name, scale)}`"
+                f"produce it with `{artifact_command(name, scale, store=self.root)}`"
             )
         return self.read_artifact(p)
 
@@ -869,16 +1166,18 @@ class Store:
         for key in keys:
             json_path = d / f"{key}.json"
             name, scale = _split_key(key)
+            if not json_path.exists():
+                info = self._orphan_npz(key, d, artifact_command(name, scale, store=self.root))
+                if info is not None:
+                    if info.status != "writing":
+                        out.append(info)
+                    continue
             try:
                 a = self.read_artifact(json_path, allow_stale=True)
-            except (CorruptEntryError, MissingEntryError) as e:
-                msg = str(e)
-                if not json_path.exists():
-                    msg = (
-                        "an .npz without its .json (a write was interrupted): delete it and "
-                        f"rerun `{artifact_command(name, scale)}`"
-                    )
-                out.append(EntryInfo(key, json_path, name, scale, "corrupt", message=msg))
+            except MissingEntryError:
+                continue  # deleted since the directory was listed
+            except CorruptEntryError as e:
+                out.append(EntryInfo(key, json_path, name, scale, "corrupt", message=str(e)))
                 continue
             m = a.meta
             dev = m.get("device") or {}
@@ -895,7 +1194,7 @@ class Store:
                     message=(
                         f"stale: made by engine version {m['engine_version']}, this is "
                         f"{ENGINE_VERSION}; delete it and rerun "
-                        f"`{artifact_command(m['name'], m['scale'])}`"
+                        f"`{artifact_command(m['name'], m['scale'], store=self.root)}`"
                     )
                     if a.stale
                     else None,
@@ -904,6 +1203,16 @@ class Store:
         return out
 
     # partial sweeps
+    def _start_forced(self, cfg: Experiment) -> None:
+        """Begin a ``force`` retrain: partial groups left by an earlier non-forced run are
+        discarded (force means: train again), those of an interrupted forced run are kept.
+        The entry itself stays until the retrain replaces it."""
+        d = self.partial_dir(cfg)
+        if not (d / FORCED_MARK).is_file():
+            shutil.rmtree(d, ignore_errors=True)
+            d.mkdir(parents=True, exist_ok=True)
+            _write_atomic(d / FORCED_MARK, f"{_now()}\n".encode())
+
     def _group_paths(self, cfg: Experiment, i: int) -> tuple[Path, Path]:
         d = self.partial_dir(cfg)
         return d / f"group-{i}.npz", d / f"group-{i}.json"
@@ -963,23 +1272,37 @@ def load_or_run(
       store: a :class:`Store` or its root (default: :func:`default_root`).
       progress: ``True`` for a bar (notebook/terminal) or plain lines (logs); or a
         :class:`~l2lib.progress.SweepProgress`; ``None`` for silence.
-      force: discard the existing entry (and any partial sweep) and train again.
+      force: train again (partial groups of an earlier ``force`` run of this config are
+        resumed) and then replace the entry atomically: until the new one is written, readers
+        get the old one, and a run killed midway leaves it in place.
 
     Raises:
+      InvalidInputError: bad input (environment, data; see :mod:`l2lib.validate`), found
+        before any lock is taken: one line naming the fix, nothing stored touched.
       CorruptEntryError: the cached entry is damaged (rerun with ``force=True`` /
         ``--force``); it is never silently retrained over.
       MissingEntryError: the run is missing and training is forbidden here
         (``L2LIB_FORBID_TRAINING``, as in the book build).
+      ReadOnlyStoreError: the run is missing (or ``force``) and the store is not writable.
+      l2lib.data.DataUnavailableError: the data set is not available here.
     """
+    from l2lib import validate
+
     store = _as_store(store)
+    if not isinstance(cfg, Experiment):
+        raise InvalidInputError(f"{cfg!r}: not an l2lib.config.Experiment")
     if not force and store.exists(cfg):
-        with contextlib.suppress(MissingEntryError):  # a concurrent --force removed it
-            return store.load(cfg)
+        return store.load(cfg)
     if os.environ.get("L2LIB_FORBID_TRAINING"):
+        cmd = store.command(cfg)
         raise MissingEntryError(
             f"no run of {cfg.name}/{cfg.scale} in {store.root} and training is forbidden here "
-            f"(L2LIB_FORBID_TRAINING): produce it with `{rerun_command(cfg.name, cfg.scale)}`"
+            f"(L2LIB_FORBID_TRAINING): produce it with `{cmd}`{_placeholder_note(cmd)}"
         )
+    # Everything that can be wrong with the inputs is found here, before the lock and before
+    # any step: a bad seed or a malformed data file must not surface mid-sweep.
+    dataset = validate.validate(cfg)
+    store._require_writable()
     if progress is True:
         from l2lib import progress as progress_lib
 
@@ -997,15 +1320,21 @@ def load_or_run(
         if not force and store.exists(cfg):
             return store.load(cfg)
         if force:
-            store.delete(cfg)
-        _sweep(cfg, store, progress)
+            store._start_forced(cfg)
+        _sweep(cfg, store, progress, dataset)
         return store.load(cfg)
 
 
-def _sweep(cfg: Experiment, store: Store, progress: SweepProgress | None) -> Path:
+#: Marks a partial sweep made by ``force``: its groups are this retrain's, so the same
+#: ``--force`` command resumes them instead of starting over.
+FORCED_MARK = "FORCED"
+
+
+def _sweep(
+    cfg: Experiment, store: Store, progress: SweepProgress | None, dataset: Any = None
+) -> Path:
     """Train the groups not yet on disk, then write the entry (caller holds the lock)."""
-    from l2lib import data as data_lib
-    from l2lib import train
+    from l2lib import train, validate
 
     plan = train.plan_groups(cfg)
     steps = cfg.steps_per_member()
@@ -1019,7 +1348,6 @@ def _sweep(cfg: Experiment, store: Store, progress: SweepProgress | None) -> Pat
             f"{store.partial_dir(cfg)}",
             file=sys.stderr,
         )
-    dataset = None
     if progress is not None:
         progress.start(
             label,
@@ -1032,8 +1360,8 @@ def _sweep(cfg: Experiment, store: Store, progress: SweepProgress | None) -> Pat
         for i, members in enumerate(plan):
             if i in done:
                 continue
-            if dataset is None:
-                dataset = data_lib.load(cfg.data)
+            if dataset is None:  # callers other than load_or_run
+                dataset = validate.validate(cfg)
             t0 = time.perf_counter()
             arrays = train.run_group(
                 cfg, members, dataset, progress.advance if progress is not None else None
@@ -1109,13 +1437,22 @@ ARTIFACT_META_FIELDS = (
 )
 
 
-def artifact_command(name: str, scale: str, force: bool = False) -> str:
-    """The command that (re)produces an artifact."""
-    return f"python -m l2lib artifact {name} --scale {scale}" + (" --force" if force else "")
+def artifact_command(
+    name: str, scale: str, force: bool = False, store: str | os.PathLike[str] | None = None
+) -> str:
+    """The command that (re)produces an artifact (with ``--store`` when ``store`` is given)."""
+    cmd = ["python", "-m", "l2lib", "artifact", name, "--scale", scale]
+    if store is not None:
+        cmd += ["--store", str(store)]
+    if force:
+        cmd.append("--force")
+    return shlex.join(cmd)
 
 
-def _corrupt_artifact(path: Path, why: str, name: str, scale: str) -> CorruptEntryError:
-    return _corrupt(path, why, name, scale, what="artifact", command=artifact_command)
+def _corrupt_artifact(
+    path: Path, why: str, name: str, scale: str, store: str | os.PathLike[str] | None = None
+) -> CorruptEntryError:
+    return _corrupt(path, why, artifact_command(name, scale, True, store), what="artifact")
 
 
 def _canonical_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -1183,8 +1520,10 @@ def load_or_compute_artifact(
     if os.environ.get("L2LIB_FORBID_TRAINING"):
         raise MissingEntryError(
             f"no artifact {name}/{scale} in {store.artifact_dir()} and computing is forbidden "
-            f"here (L2LIB_FORBID_TRAINING): produce it with `{artifact_command(name, scale)}`"
+            f"here (L2LIB_FORBID_TRAINING): produce it with "
+            f"`{artifact_command(name, scale, store=store.root)}`"
         )
+    store._require_writable()
     with _flock(store._lock_path(artifact_key(name, scale, params))):
         if not force and path.is_file():
             return store.read_artifact(path)
@@ -1206,9 +1545,23 @@ GOLDEN_COMMAND = "python -m l2lib golden --write"
 def golden_configs() -> dict[str, Experiment]:
     """Tiny fixed sweeps whose numbers pin the engine (see ``tests/test_golden.py``).
 
-    ``sgd``: the ``ci`` config (cross-entropy, plain SGD, standard parameterisation, biases).
+    Every numerics path a cached run can depend on is in one of them, so that a change to any
+    of them (a batch-norm ε, a schedule's boundary comparison...) fails ``golden``:
+
+    ``sgd``: the ``ci`` config (cross-entropy, plain SGD, standard parameterisation, biases,
+    ReLU MLP, constant η).
     ``momentum_autol2``: MSE, heavy-ball momentum, cosine schedule, NTK parameterisation without
-    biases, AutoL2 on. Together they cover every branch of the update rule.
+    biases, AutoL2 on.
+    ``cnn_bn_step_full_batch``: a CNN (1-D convolutions, flatten head) with batch norm, the step
+    schedule with boundaries that fall exactly on steps (12, 24 and 36 of 40: ``frac >= b``
+    against ``frac > b`` differs), full-batch training (batch = the 128 training examples) and
+    ``eval_train`` (``full_train_accuracy``).
+    ``mlp_bn_tanh``: an MLP with batch norm and tanh.
+    ``wrn_augment``: the Wide ResNet at its smallest (depth 10, widening 1) on 28×28 images
+    (Fashion-MNIST from its IDX files, Debian's ``dataset-fashion-mnist``) with flip,
+    pad-and-crop and mixup, momentum and the cosine schedule.
+    ``cnn_pool_images``: a CNN without batch norm, 2-D convolutions on those images, the
+    global-average-pool head.
     """
     base = config_lib.ci(name="golden-sgd")
     other = config_lib.ci(
@@ -1220,7 +1573,52 @@ def golden_configs() -> dict[str, Experiment]:
         grid=config_lib.GridConfig(l2=(1e-2,), learning_rate=(0.05,), seeds=(1,)),
         autol2=config_lib.AutoL2Config(every=5),
     )
-    return {"sgd": base, "momentum_autol2": other}
+    one = config_lib.GridConfig(l2=(1e-2,), learning_rate=(0.1,), seeds=(0,))
+    cnn = config_lib.ci(
+        name="golden-cnn-bn-step",
+        data=config_lib.DataConfig(name="mnist1d", num_train=128, num_test=128),
+        model=config_lib.ModelConfig(
+            kind="cnn", width=4, depth=2, batch_norm=True, cnn_head="flatten"
+        ),
+        optimizer=config_lib.OptimizerConfig(batch_size=128, schedule="step"),
+        grid=one,
+        eval_train=True,
+    )
+    mlp_bn = config_lib.ci(
+        name="golden-mlp-bn-tanh",
+        model=config_lib.ModelConfig(
+            kind="mlp", width=32, depth=2, batch_norm=True, activation="tanh"
+        ),
+        grid=one,
+    )
+    wrn = config_lib.ci(
+        name="golden-wrn-augment",
+        data=config_lib.DataConfig(
+            name="fashion_mnist", source="idx", num_train=64, num_test=64, augment=True
+        ),
+        model=config_lib.ModelConfig(kind="wrn", width=1, depth=10, batch_norm=True),
+        optimizer=config_lib.OptimizerConfig(batch_size=16, momentum=0.9, schedule="cosine"),
+        grid=config_lib.GridConfig(l2=(5e-4,), learning_rate=(0.05,), seeds=(0,)),
+        duration=config_lib.DurationConfig(num_steps=20),
+        eval_batch_size=64,
+    )
+    cnn_pool = config_lib.ci(
+        name="golden-cnn-pool-images",
+        data=dataclasses.replace(wrn.data, augment=False),
+        model=config_lib.ModelConfig(kind="cnn", width=4, depth=2, cnn_head="pool"),
+        optimizer=config_lib.OptimizerConfig(batch_size=16),
+        grid=one,
+        duration=config_lib.DurationConfig(num_steps=20),
+        eval_batch_size=64,
+    )
+    return {
+        "sgd": base,
+        "momentum_autol2": other,
+        "cnn_bn_step_full_batch": cnn,
+        "mlp_bn_tanh": mlp_bn,
+        "wrn_augment": wrn,
+        "cnn_pool_images": cnn_pool,
+    }
 
 
 def _sig(x: float, digits: int = 8) -> float | None:
@@ -1228,18 +1626,30 @@ def _sig(x: float, digits: int = 8) -> float | None:
 
 
 def golden_numbers(arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
-    """The numbers the golden file keeps: continuous curves (losses, ‖θ‖²) and final λ."""
-    return {
+    """The numbers the golden file keeps: continuous curves (losses, ‖θ‖²), final λ, and the
+    accuracies a cached run reports (test, and the whole training set's with ``eval_train``)."""
+    out = {
         "test_loss": [[_sig(float(v)) for v in row] for row in arrays["test_loss"]],
         "sq_norm": [[_sig(float(v)) for v in row] for row in arrays["sq_norm"]],
         "train_loss_final": [_sig(float(row[-1])) for row in arrays["train_loss"]],
         "l2_final": [_sig(float(row[-1])) for row in arrays["l2"]],
         "num_steps": [int(v) for v in arrays["num_steps"]],
+        "test_accuracy": [[_sig(float(v)) for v in row] for row in arrays["test_accuracy"]],
     }
+    if "full_train_accuracy" in arrays:
+        out["full_train_accuracy"] = [
+            [_sig(float(v)) for v in row] for row in arrays["full_train_accuracy"]
+        ]
+    return out
 
 
 def compute_golden() -> dict[str, Any]:
-    """Train every golden config (no store involved) and collect its numbers."""
+    """Train every golden config (no store involved) and collect its numbers.
+
+    Raises:
+      l2lib.data.DataUnavailableError: a golden config's data set is not installed here
+        (the message names the package).
+    """
     from l2lib import train
 
     return {
@@ -1290,9 +1700,18 @@ def check_golden(path: Path = GOLDEN_PATH) -> list[str]:
             f"{path} was written by engine version {golden['engine_version']}, this is "
             f"{ENGINE_VERSION}: regenerate it with `{GOLDEN_COMMAND}`"
         ]
-    diffs = compare_golden(golden["cases"], compute_golden())
+    from l2lib import data as data_lib
+
+    try:
+        actual = compute_golden()
+    except data_lib.DataUnavailableError as e:
+        return [f"a golden config's data is not here, so the engine cannot be checked: {e}"]
+    diffs = compare_golden(golden["cases"], actual)
+    # A golden case added or changed is no change of numerics: its runs have new keys.
     return [
-        f"numerics changed ({d}): bump ENGINE_VERSION in l2lib/store.py and regenerate "
+        f"the golden cases changed ({d}): regenerate with `{GOLDEN_COMMAND}`"
+        if "present in only" in d or "golden config changed" in d
+        else f"numerics changed ({d}): bump ENGINE_VERSION in l2lib/store.py and regenerate "
         f"with `{GOLDEN_COMMAND}`"
         for d in diffs
     ]

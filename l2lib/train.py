@@ -49,7 +49,7 @@ from jax.sharding import PartitionSpec as P
 
 from l2lib import augment as augment_lib
 from l2lib import autol2 as autol2_lib
-from l2lib import config, models
+from l2lib import config, models, validate
 from l2lib import data as data_lib
 from l2lib.config import Experiment
 
@@ -70,7 +70,7 @@ _TRAIN_EVAL_ARGS = 3
 #: The mesh axis that the grid's members are sharded over.
 MEMBER_AXIS = "members"
 #: Environment override of the members each device trains at once (the memory knob).
-MEMBERS_PER_DEVICE_ENV = "L2LIB_MEMBERS_PER_DEVICE"
+MEMBERS_PER_DEVICE_ENV = validate.MEMBERS_PER_DEVICE_ENV
 #: ``fold_in`` tag of the augmentation keys: data orders use fold_in(data_key, epoch) with
 #: epoch < 2**31, so this stream never meets them.
 AUGMENT_STREAM = 2**31 - 1
@@ -94,12 +94,9 @@ def resolve_members_per_device(cfg: Experiment, override: int | None = None) -> 
     """Members each device trains at once: ``override``, else ``$L2LIB_MEMBERS_PER_DEVICE``,
     else ``cfg.group_size``. Not part of the config's hash: members are independent, so it
     changes memory and speed, not what a member computes."""
-    if override is None and os.environ.get(MEMBERS_PER_DEVICE_ENV):
-        override = int(os.environ[MEMBERS_PER_DEVICE_ENV])
-    n = cfg.group_size if override is None else override
-    if n <= 0:
-        raise ValueError(f"members_per_device={n}: must be a positive integer")
-    return n
+    # One parser for the library and the command line (l2lib.validate): a value that is not a
+    # positive integer is an InvalidInputError, caught before the store's lock is taken.
+    return validate.members_per_device(cfg, override)
 
 
 def plan_groups(
@@ -483,16 +480,7 @@ class GridTrainer:
         self.cfg = cfg
         self.members = list(members)
         ds = dataset if dataset is not None else data_lib.load(cfg.data)
-        if ds.x_train.shape[0] < cfg.optimizer.batch_size:
-            raise ValueError(
-                f"optimizer.batch_size={cfg.optimizer.batch_size}: larger than the "
-                f"{ds.x_train.shape[0]} training examples; lower it"
-            )
-        if cfg.data.augment and ds.x_train.ndim != 4:
-            raise ValueError(
-                f"data.augment=True: {ds.name} examples have shape {ds.x_train.shape[1:]}, "
-                "augmentation needs images (H, W, C)"
-            )
+        validate.check_dataset(cfg, ds)
         self.dataset_name = ds.name
         self._program = _program(cfg, tuple(ds.x_train.shape[1:]), int(ds.num_classes))
         triples = [all_members[i] for i in self.members]

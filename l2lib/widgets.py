@@ -47,13 +47,14 @@ def timescale_explorer(results, fit_mask=None):
     out = W.Output()
 
     def redraw(*_):
+        # Censored peaks are excluded here, diverged members by fit_timescale (given pk).
         mask = (l2 * lr >= lo.value) & (l2 * lr <= hi.value) & ~pk.censored
         if not probes.value:
             mask &= base
         out.clear_output(wait=True)
         with out:
             try:
-                fit = analysis.fit_timescale(l2, lr, pk.t_star, mask)
+                fit = analysis.fit_timescale(l2, lr, pk, mask)
             except ValueError as e:
                 print(e)
                 return

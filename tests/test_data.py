@@ -206,3 +206,32 @@ def test_debian_fashion_mnist_is_the_published_data_set():
     assert np.bincount(d.y_train).tolist() == [6000] * 10
     assert np.bincount(d.y_test).tolist() == [1000] * 10
     assert d.y_train[:6].tolist() == [9, 0, 0, 3, 0, 2]  # ankle boot, T-shirt, T-shirt, dress, …
+
+
+def test_malformed_idx_files_raise_one_line_invalid_input(tmp_path):
+    import gzip
+    import re
+
+    from l2lib.config import InvalidInputError
+
+    header = bytes([0, 0, 8, 1]) + (4).to_bytes(4, "big")
+    cases = {
+        "bad-header.gz": (gzip.compress(b"\x01\x02\x08\x01" + b"\x00" * 8), "not an unsigned"),
+        "short.gz": (gzip.compress(header + b"\x01\x02"), "2 bytes of data for shape (4,)"),
+        "cut.gz": (gzip.compress(bytes([0, 0, 8, 3, 0])), "header cut short"),
+        "bad-gzip.gz": (b"plain bytes", "not a readable gzip file"),
+    }
+    for name, (body, needle) in cases.items():
+        (tmp_path / name).write_bytes(body)
+        with pytest.raises(data.MalformedDataError, match=re.escape(needle)) as e:
+            data.read_idx(tmp_path / name)
+        assert isinstance(e.value, InvalidInputError) and "\n" not in str(e.value)
+    (tmp_path / "ok").write_bytes(header + b"\x01\x02\x03\x04")
+    assert data.read_idx(tmp_path / "ok").tolist() == [1, 2, 3, 4]
+
+
+def test_constant_inputs_are_refused_not_made_nan():
+    x = np.zeros((8, 3))
+    y = np.arange(8) % 2
+    with pytest.raises(data.MalformedDataError, match="zero variance"):
+        data._finish(DataConfig(), x, y, x[:4], y[:4], 2, per_split_stats=False)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 import shutil
 
+import numpy as np
+
 from l2lib import store
 
 
@@ -55,3 +57,48 @@ def test_rewriting_changed_numbers_needs_a_version_bump(tmp_path, monkeypatch):
     monkeypatch.setattr(store, "ENGINE_VERSION", store.ENGINE_VERSION + 1)
     assert store.write_golden(path) == []
     assert store.read_golden(path)["engine_version"] == store.ENGINE_VERSION
+
+
+def _paths(cfg) -> set[tuple[str, object]]:
+    """The numerics paths a config takes (each a branch of the engine or the model)."""
+    m, o, d = cfg.model, cfg.optimizer, cfg.data
+    return {
+        ("model", m.kind),
+        ("batch_norm", (m.kind, m.batch_norm or m.kind == "wrn")),
+        ("parameterization", m.parameterization),
+        ("use_bias", m.use_bias),
+        ("activation", m.activation),
+        ("cnn_head", m.cnn_head if m.kind == "cnn" else None),
+        ("loss", o.loss),
+        ("schedule", o.schedule),
+        ("momentum", o.momentum > 0),
+        ("autol2", cfg.autol2 is not None),
+        ("augment", d.augment),
+        ("eval_train", cfg.eval_train),
+        ("full_batch", d.num_train is not None and o.batch_size == d.num_train),
+        ("images", d.name not in ("mnist1d", "digits")),
+    }
+
+
+def test_golden_configs_cover_every_path_of_the_registered_experiments():
+    from l2lib import config, experiments
+
+    covered = set().union(*(_paths(c) for c in store.golden_configs().values()))
+    missing = {}
+    for name in experiments.names():
+        for scale in config.SCALES:
+            try:
+                cfg = experiments.get(name, scale)
+            except ValueError:
+                continue
+            for p in _paths(cfg) - covered:
+                missing.setdefault(p, f"{name}/{scale}")
+    assert not missing, f"paths no golden config takes (first experiment using each): {missing}"
+
+
+def test_golden_step_schedule_meets_its_boundaries_exactly():
+    # frac = step / end_step equal to a boundary at some step: `>=` and `>` then differ.
+    cfg = store.golden_configs()["cnn_bn_step_full_batch"]
+    (end,) = set(cfg.steps_per_member())
+    for b in cfg.optimizer.step_boundaries:
+        assert any(np.float32(s) / np.float32(end) == np.float32(b) for s in range(end)), b

@@ -173,9 +173,18 @@ def test_stale_entries_are_listed_refused_and_inspectable(tmp_path, cfg, monkeyp
     assert r.stale and r.meta["engine_version"] == store.ENGINE_VERSION - 1
 
 
-def test_missing_entry_names_the_command(tmp_path, cfg):
-    with pytest.raises(MissingEntryError, match="python -m l2lib sweep unit --scale ci"):
+def test_missing_entry_names_the_command_with_its_store(tmp_path, cfg):
+    from l2lib import experiments
+
+    smoke = experiments.get("smoke", "ci")
+    with pytest.raises(MissingEntryError) as e:
+        Store(tmp_path).load(smoke)
+    assert f"`python -m l2lib sweep smoke --scale ci --store {tmp_path}`" in str(e.value)
+    # "unit" is no registered experiment: the hint is --config-json, never a NAME that fails.
+    with pytest.raises(MissingEntryError) as e:
         Store(tmp_path).load(cfg)
+    assert "sweep --config-json CONFIG.json --store" in str(e.value)
+    assert "sweep unit" not in str(e.value)
 
 
 def test_forbidden_training_fails_before_touching_the_store(tmp_path, cfg, monkeypatch):
