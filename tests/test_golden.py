@@ -8,14 +8,31 @@ shown as current) and regenerate with ``python -m l2lib golden --write``.
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 
 import numpy as np
+import pytest
 
 from l2lib import store
 
 
+def _golden_data_or_skip() -> None:
+    """Two golden configs read Debian's Fashion-MNIST IDX files; `.ci/run` installs them. Outside
+    CI a machine without them skips (saying so); under CI=true their absence fails."""
+    from l2lib import data
+
+    for cfg in store.golden_configs().values():
+        try:
+            data.load(cfg.data)
+        except data.DataUnavailableError as e:
+            if os.environ.get("CI") == "true":
+                raise
+            pytest.skip(f"golden data not installed here ({e})")
+
+
 def test_engine_reproduces_the_golden_numbers():
+    _golden_data_or_skip()
     problems = store.check_golden()
     assert not problems, "\n".join(problems)
 
