@@ -46,8 +46,10 @@ def _run_setup_cell(monkeypatch, tmp_path, *, colab, returncodes=(0, 0, 0), nvid
     else:
         monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     monkeypatch.setenv(book.CHECKOUT_ENV, str(tmp_path / "l2book"))
-    for var in (book.REPOSITORY_ENV, book.BRANCH_ENV, "L2LIB_STORE"):
+    for var in (book.REPOSITORY_ENV, book.BRANCH_ENV):
         monkeypatch.delenv(var, raising=False)
+    # The cell sets L2LIB_STORE; recorded here so that the test's end restores it.
+    monkeypatch.setenv("L2LIB_STORE", str(tmp_path / "unset"))
     src = book.setup_cell_source("https://github.com/someone/fork", "stable")
     exec(compile(src, "setup-cell", "exec"), {})
     return calls

@@ -151,8 +151,9 @@ def test_paper_setups_train_a_few_steps_on_mock_cifar10(name, model, mock_cifar1
 
 
 def test_augmentation_needs_images():
-    cfg = C.ci(data=C.DataConfig(name="mnist1d", augment=True, num_train=64, num_test=32))
+    # Refused when the config is made (l2lib.config's cross-field check), before any training.
     with pytest.raises(ValueError, match="augmentation needs images"):
+        cfg = C.ci(data=C.DataConfig(name="mnist1d", augment=True, num_train=64, num_test=32))
         train.GridTrainer(cfg, [0])
 
 
