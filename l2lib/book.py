@@ -201,7 +201,7 @@ def load_config(cfg: Experiment, recompute: bool = False, root=None) -> store.Re
     if not recompute:
         raise store.MissingEntryError(
             f"no cached run for {cost_summary(cfg)}; set RECOMPUTE = True (a GPU for paper scale) "
-            f"or run `{store.rerun_command(cfg.name, scale)}`"
+            f"or run `{store.rerun_command(cfg.name, scale, store=root)}`"
         )
     check_backend(scale, recompute)
     return store.load_or_run(cfg, st, force=st.exists(cfg))
@@ -1257,4 +1257,63 @@ def theory_members_table(summary):
         ],
         rows,
         caption="Theory regime: each member against its own infinite-width prediction (steps)",
+    )
+
+
+# --- the intro's claim map --------------------------------------------------------------------
+
+#: How each status of :func:`l2lib.check.claim_map` is marked.
+STATUS_MARKS = {
+    "reproduced": "● reproduced",
+    "partly": "◐ partly",
+    "not reproduced": "○ not reproduced",
+    "untested": "– untested",
+}
+
+
+def claim_map_table(scale: str = "cpu", root=None, claims=None):
+    """One screen: each claim of the paper, the status the book's checks give it, the key
+    number and a link to the chapter — computed from ``python -m l2lib check`` at build time;
+    and a last row for the paper's own setups, untested where no paper-scale run is stored."""
+    from html import escape
+
+    from IPython.display import HTML
+
+    from l2lib import check
+
+    claims = check.run(scale, root) if claims is None else claims
+    body = []
+    for row in check.claim_map(claims):
+        count = f" ({row.passed} of {row.total} checks)" if row.total else ""
+        body.append(
+            "<tr>"
+            f"<td>{escape(row.claim.text)}</td>"
+            f"<td>{escape(STATUS_MARKS[row.status])}{escape(count)}</td>"
+            f"<td>{escape(row.headline) or '—'}</td>"
+            f'<td><a href="{escape(row.claim.doc)}.html">{escape(row.claim.doc.split("_")[0])}</a></td>'
+            "</tr>"
+        )
+    st = store.Store(root)
+    paper = [n for n in experiments.names() if "paper" in experiments.scales(n)]
+    stored = []
+    for n in paper:
+        try:
+            if st.exists(experiments.get(n, "paper")):
+                stored.append(n)
+        except ValueError:  # built from another paper-scale run that is not stored either
+            pass
+    status = "untested" if not stored else "partly"
+    body.append(
+        "<tr><td>the paper's own setups: WRN-28-10 on CIFAR-10, the fully connected net on "
+        "MNIST</td>"
+        f"<td>{escape(STATUS_MARKS[status])}</td>"
+        f"<td>{len(stored)} of {len(paper)} paper-scale runs stored (they need a GPU and TFDS "
+        "data)</td>"
+        '<td><a href="paper_scale.html">paper scale</a></td></tr>'
+    )
+    head = "".join(f"<th>{h}</th>" for h in ("the paper's claim", "here", "key number", "where"))
+    cap = escape(f"Recomputed from the cached runs when this page was built (scale {scale})")
+    return HTML(
+        f"<table class='l2-table'><caption>{cap}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"
     )

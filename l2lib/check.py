@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -1106,3 +1107,117 @@ def _schedule_l2opt_claims(name: str, scale: str, root) -> Iterator[Claim]:
 CLAIMS += [
     ("ch5", f"optimal_l2_{k}", _schedule_l2opt_claims) for k in experiments.SCHEDULE_L2OPT_KINDS
 ]
+
+
+# --- the claim map: the paper's claims, and what the book's checks say of each -------------------
+
+
+@dataclass(frozen=True)
+class PaperClaim:
+    """One claim of the paper and the checks of the book that test it (``select``: a predicate
+    on a :class:`Claim`). Its status comes from those checks alone, at build time."""
+
+    text: str
+    doc: str  # the chapter's page (docname under book/)
+    select: Callable[[Claim], bool]
+
+
+def _in_premise(c: Claim) -> bool:
+    return bool(c.premise) and not c.premise.startswith("not measured") and "theory" not in c.name
+
+
+PAPER_CLAIMS: list[PaperClaim] = [
+    PaperClaim(
+        "t* ≈ c/(λη): slope −1, inside the premise, at a fixed budget, against its null",
+        "ch1_timescale",
+        lambda c: c.chapter == "ch1" and _in_premise(c) and "slope" in c.name,
+    ),
+    PaperClaim(
+        "one c for every η: t* depends on λη alone",
+        "ch1_timescale",
+        lambda c: c.chapter == "ch1" and _in_premise(c) and "per η" in c.name,
+    ),
+    PaperClaim(
+        "curves collapse against λη·t",
+        "ch1_timescale",
+        lambda c: c.chapter == "ch1" and _in_premise(c) and "collapse" in c.name,
+    ),
+    PaperClaim(
+        "t* is a peak, not where the run stops",
+        "ch1_timescale",
+        lambda c: c.chapter == "ch1" and _in_premise(c) and "not set by" in c.name,
+    ),
+    PaperClaim(
+        "infinite width: t* from the gradient flow with L2, then f → 0",
+        "ch1_timescale",
+        lambda c: c.chapter == "ch1" and c.name.startswith("theory regime"),
+    ),
+    PaperClaim(
+        "infinite width: the kernel decays as e^(−2(k−1)λt)",
+        "ch4_infinite_width",
+        lambda c: c.chapter == "ch4" and "kernel" in c.name,
+    ),
+    PaperClaim(
+        "fixed budget: accuracy against λ has an interior optimum",
+        "ch2_budget",
+        lambda c: c.chapter == "ch2" and "(a)" in c.name,
+    ),
+    PaperClaim(
+        "budget ∝ 1/λ: accuracy improves as λ falls, then plateaus",
+        "ch2_budget",
+        lambda c: c.chapter == "ch2" and "(b)" in c.name,
+    ),
+    PaperClaim(
+        "λ_opt ≈ c/(ηT) from one cheap run at a large λ₀",
+        "ch2_budget",
+        lambda c: c.chapter == "ch2" and "λ_opt" in c.name,
+    ),
+    PaperClaim(
+        "AutoL2 reaches the best constant λ's accuracy, in fewer steps",
+        "ch3_autol2",
+        lambda c: c.chapter == "ch3",
+    ),
+    PaperClaim(
+        "the regularized Hessian's smallest eigenvalue is ≈ λ",
+        "ch4_infinite_width",
+        lambda c: c.chapter == "ch4" and "Hessian" in c.name,
+    ),
+    PaperClaim(
+        "schedules, momentum, batch norm (what reviewers asked)",
+        "ch5_beyond",
+        lambda c: c.chapter == "ch5",
+    ),
+]
+
+
+class MapRow(NamedTuple):
+    claim: PaperClaim
+    status: str  # reproduced / partly / not reproduced / untested
+    passed: int
+    total: int
+    headline: str  # the first matching check's headline measurement
+
+
+def claim_map(claims: list[Claim]) -> list[MapRow]:
+    """Every paper claim with the status its checks give: ``reproduced`` (all pass), ``partly``
+    (some), ``not reproduced`` (none), ``untested`` (no check ran: e.g. no run at this scale)."""
+    rows = []
+    for pc in PAPER_CLAIMS:
+        mine = [c for c in claims if pc.select(c)]
+        ran = [c for c in mine if not c.name.endswith(": run available")]
+        passed = sum(c.passed for c in ran)
+        if not ran:
+            status = "untested"
+        elif passed == len(ran):
+            status = "reproduced"
+        elif passed:
+            status = "partly"
+        else:
+            status = "not reproduced"
+        head = ""
+        if ran:
+            first = next((c for c in ran if c.passed), ran[0]) if status == "partly" else ran[0]
+            setup = first.name.partition(": ")[0]
+            head = f"{setup}: {first.summary or first.measured[:90]}"
+        rows.append(MapRow(pc, status, passed, len(ran), head))
+    return rows

@@ -357,3 +357,17 @@ def test_page_renders_offline(built_book: Path, docname: str) -> None:
             page.wait_for_selector(".jupyter-widgets, .widget-container, .widget-box")
         assert not errors, errors.errors
         assert not blocked, blocked
+
+
+@pytest.mark.slow
+def test_intro_opens_with_the_claim_map_of_the_cached_runs(built_book: Path) -> None:
+    from l2lib import check
+
+    intro = page_of(built_book, "book/intro").read_text()
+    start = intro.index("<th>the paper's claim</th>")
+    table = intro[start : intro.index("</table>", start)]
+    rows = check.claim_map(check.run())
+    assert table.count("<tr>") == len(rows) + 1
+    for row in rows:
+        assert row.claim.text.replace("'", "&#x27;") in table or row.claim.text in table
+    assert intro.index("The claim map") < intro.index("What the paper reports")

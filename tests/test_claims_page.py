@@ -23,3 +23,38 @@ def test_claims_table_has_one_row_per_claim(monkeypatch):
     monkeypatch.setattr(check, "run", lambda scale="cpu", root=None: 1 / 0)
     assert book.claims_table(claims=claims).data == html
     assert book.claims_summary(claims=claims).data == summary
+
+
+def test_claim_map_status_follows_the_checks_of_each_claim():
+    """reproduced / partly / not reproduced / untested come from the checks alone."""
+    kw = dict(premise="9 of 9 (λ, η) in the premise")
+    claims = [
+        check.Claim("ch1", "MLP: slope of log t* vs log λη (T=10)", False, "x", "g", **kw),
+        check.Claim("ch1", "FM: slope of log t* vs log λη (T=10)", False, "x", "g", **kw),
+        check.Claim("ch1", "MLP: c = λη·t* (per η)", True, "x", "g", summary="×1.2", **kw),
+        check.Claim("ch1", "FM: c = λη·t* (per η)", False, "x", "g", **kw),
+        # Outside the premise: not part of the in-premise claims.
+        check.Claim("ch1", "old: collapse in λ·η·t", True, "x", "g", premise="not measured"),
+        check.Claim("ch4", "Hessian: smallest eig ≈ λ (λ=0.1)", True, "x", "g"),
+    ]
+    rows = {r.claim.text.split(":")[0]: r for r in check.claim_map(claims)}
+    by_text = {r.claim.text: r for r in check.claim_map(claims)}
+    slope = next(r for t, r in by_text.items() if t.startswith("t* ≈ c/(λη)"))
+    assert (slope.status, slope.passed, slope.total) == ("not reproduced", 0, 2)
+    one_c = next(r for t, r in by_text.items() if t.startswith("one c"))
+    assert one_c.status == "partly" and one_c.headline == "MLP: ×1.2"
+    collapse = next(r for t, r in by_text.items() if t.startswith("curves collapse"))
+    assert collapse.status == "untested"
+    hessian = next(r for t, r in by_text.items() if "Hessian" in t)
+    assert hessian.status == "reproduced"
+    assert rows  # every paper claim has a row
+    assert len(by_text) == len(check.PAPER_CLAIMS)
+
+
+def test_claim_map_table_links_every_chapter_and_the_paper_scale(tmp_path):
+    claims = [check.Claim("ch4", "Hessian: smallest eig ≈ λ (λ=0.1)", True, "x", "g")]
+    html = book.claim_map_table(root=tmp_path, claims=claims).data
+    assert html.count("<tr>") == 1 + len(check.PAPER_CLAIMS) + 1
+    for pc in check.PAPER_CLAIMS:
+        assert f'href="{pc.doc}.html"' in html
+    assert 'href="paper_scale.html"' in html and "– untested" in html and "● reproduced" in html
