@@ -343,6 +343,12 @@ def _staged(npz_path: Path) -> Path:
     return npz_path.with_name(f".{npz_path.name}.next")
 
 
+def _leftovers(d: Path, key: str) -> list[Path]:
+    """Temporary files of writers of ``key`` that were killed mid-write: ``.{key}.json.PID.tmp``
+    and, of the staged ``.npz`` (itself a dot-file), ``..{key}.npz.next.PID.tmp``."""
+    return [*d.glob(f".{key}.*.tmp"), *d.glob(f"..{key}.*.tmp")]
+
+
 def _replace_entry(d: Path, key: str, npz: bytes, meta_json: bytes) -> None:
     """Replace the files of entry ``key`` in ``d`` so that a valid entry exists at every
     moment, even if this process is killed (caller holds the key's write lock).
@@ -903,7 +909,7 @@ class Store:
         json_path = self.root / f"{key}.json"
         self._require_writable()
         with _flock(self._lock_path(key)), _flock(self._write_lock_path(key)):
-            for leftover in self.root.glob(f".{key}.*.tmp"):  # of writers killed mid-write
+            for leftover in _leftovers(self.root, key):  # of writers killed mid-write
                 leftover.unlink(missing_ok=True)
             # The old entry stays valid until the new .json commits (--force keeps serving it
             # while it retrains); a reader that meets the files mid-replace waits on the
@@ -1073,7 +1079,7 @@ class Store:
         d.mkdir(parents=True, exist_ok=True)
         json_path = d / f"{key}.json"
         with _flock(self._lock_path(key)), _flock(self._write_lock_path(key)):
-            for leftover in d.glob(f".{key}.*.tmp"):
+            for leftover in _leftovers(d, key):
                 leftover.unlink(missing_ok=True)
             _replace_entry(d, key, npz, _json_bytes(meta))  # as in save()
         return json_path

@@ -43,12 +43,6 @@ CHROMIUM_ARGS = [
 # Console/page errors that appear on every JB1 page and do not affect rendering. Each pattern
 # is anchored on the exact message, so a new error of the same family still fails the tests.
 HARMLESS_ERRORS: tuple[tuple[str, str], ...] = (
-    # sphinx-thebe injects `const THEBE_JS_URL = ...` in two inline scripts on every page;
-    # the second declaration throws. Thebe is never activated (no live kernel in the book).
-    (
-        "sphinx-thebe declares THEBE_JS_URL twice",
-        r"^(SyntaxError: )?Identifier 'THEBE_JS_URL' has already been declared$",
-    ),
     # @jupyter-widgets/html-manager 1.0.6 calls the MathJax 2 API (MathJax.Hub.Queue) to
     # typeset widget labels; the book serves MathJax 3, which has no Hub. Widgets render.
     (

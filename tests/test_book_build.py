@@ -371,3 +371,15 @@ def test_intro_opens_with_the_claim_map_of_the_cached_runs(built_book: Path) -> 
     for row in rows:
         assert row.claim.text.replace("'", "&#x27;") in table or row.claim.text in table
     assert intro.index("The claim map") < intro.index("What the paper reports")
+
+
+@pytest.mark.slow
+def test_every_page_includes_each_script_once(built_book: Path) -> None:
+    """Repeated inline scripts (sphinx-thebe's `const THEBE_JS_URL`) throw a page error; the
+    book's dedupe_scripts extension leaves one of each."""
+    for docname in toc_docnames():
+        html = page_of(built_book, docname).read_text()
+        scripts = re.findall(r"<script[^>]*>.*?</script>", html, flags=re.S)
+        inline = [s for s in scripts if "src=" not in s.split(">", 1)[0] and len(s) > 20]
+        dupes = {s[:80] for s in inline if inline.count(s) > 1 and "plotly" not in s[:200]}
+        assert not dupes, (docname, sorted(dupes))
