@@ -207,8 +207,9 @@ def load_config(cfg: Experiment, recompute: bool = False, root=None) -> store.Re
     return store.load_or_run(cfg, st, force=st.exists(cfg))
 
 
-def table(header: list[str], rows: list[list[object]], caption: str | None = None):
-    """A small HTML table for a chapter cell (no pandas needed)."""
+def table(header: list[str], rows: list[list[object]], caption: str | None = None, kind: str = ""):
+    """A small HTML table for a chapter cell (no pandas needed); ``kind`` adds a CSS class
+    ``l2-<kind>`` (``book/_css/l2book.css``)."""
     from html import escape
 
     from IPython.display import HTML
@@ -219,7 +220,8 @@ def table(header: list[str], rows: list[list[object]], caption: str | None = Non
     )
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
     return HTML(
-        f"<table class='l2-table'>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        f"<table class='l2-table{f' l2-{kind}' if kind else ''}'>{cap}<thead><tr>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table>"
     )
 
 
@@ -233,6 +235,29 @@ def provenance(res: store.Results) -> str:
         f"Run {res.config.name} ({res.config.scale}, data {ds.get('name', res.config.data.name)}): "
         f"{m.get('num_members')} members, {m.get('member_steps', 0):,} member-steps, {minutes} on "
         f"{store.made_on(m)}"
+    )
+
+
+def provenance_table(*results, caption: str = "Where these cached results come from"):
+    """The provenance of stored runs and artifacts as one HTML table that wraps: name, scale,
+    data, members, member-steps, wall time, and the device, versions, commit and date they were
+    made with (from their store entries)."""
+    rows = []
+    for res in results:
+        if res is None:
+            continue
+        m = res.meta
+        wall = m.get("wall_s")
+        wall = f"{wall / 60:.1f} min" if isinstance(wall, (int, float)) else "?"
+        if isinstance(res, store.Results):
+            ds = (m.get("dataset") or {}).get("name", res.config.data.name)
+            name, scale = res.config.name, res.config.scale
+            members, steps = m.get("num_members"), f"{m.get('member_steps', 0):,}"
+        else:  # an artifact (non-grid result)
+            name, scale, ds, members, steps = m.get("name"), m.get("scale"), "—", "—", "—"
+        rows.append([name, scale, ds, members, steps, wall, store.made_on(m)])
+    return table(
+        ["run", "scale", "data", "members", "member-steps", "wall", "made on"], rows, caption
     )
 
 
@@ -1133,6 +1158,7 @@ def verdict_table(chapter: str, scale: str = "cpu", root=None, claims=None):
         ["claim", "setup", "members", "measured", "goal", "null p", "verdict"],
         rows,
         caption=f"{passed} of {len(rows)} claims pass (python -m l2lib check --chapter {chapter})",
+        kind="verdict",
     )
 
 
@@ -1159,6 +1185,7 @@ def chapter_claims_table(chapter: str, scale: str = "cpu", root=None, claims=Non
         ["verdict", "claim", "measured", "goal", "null p", "members"],
         rows,
         caption=f"{passed} of {len(rows)} pass (python -m l2lib check --chapter {chapter})",
+        kind="claims",
     )
 
 

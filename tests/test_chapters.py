@@ -115,3 +115,35 @@ def test_ch2_budget_slider_moves_the_prediction(built_book: Path) -> None:  # no
         assert xs[1] < xs[0], xs
         assert not errors, errors.errors
         assert not blocked, blocked
+
+
+OVERFLOW = """() => {
+    const main = document.querySelector('article') || document.querySelector('main');
+    const right = main.getBoundingClientRect().right + 2;
+    const out = [];
+    if (document.documentElement.scrollWidth > window.innerWidth + 2) {
+        out.push('page ' + document.documentElement.scrollWidth + ' > ' + window.innerWidth);
+    }
+    for (const el of main.querySelectorAll('.cell_output pre, .output pre, table')) {
+        const box = el.getBoundingClientRect();
+        if (box.width === 0) continue;  // folded
+        if (el.tagName === 'PRE' && el.scrollWidth > el.clientWidth + 2) {
+            out.push('pre ' + el.scrollWidth + ' > ' + el.clientWidth + ': ' + el.textContent.slice(0, 80));
+        }
+        if (el.tagName === 'TABLE' && box.right > right) {
+            out.push('table to ' + Math.round(box.right) + ' > ' + Math.round(right) + ': ' + el.textContent.slice(0, 80));
+        }
+    }
+    return out;
+}"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("docname", [*CHAPTERS, "book/intro", "book/claims"])
+def test_no_output_or_table_overflows_at_1300px(built_book: Path, docname: str) -> None:  # noqa: F811
+    """Check reports, provenance and tables wrap inside the page's column at 1300 px."""
+    with open_page(page_of(built_book, docname), root=built_book) as (page, errors, blocked):
+        page.set_viewport_size({"width": 1300, "height": 900})
+        page.wait_for_timeout(300)
+        problems = page.evaluate(OVERFLOW)
+        assert not problems, problems
