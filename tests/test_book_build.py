@@ -322,6 +322,11 @@ def test_colab_links_on_notebook_pages(built_book: Path) -> None:
     for doc in notebooks:
         html = page_of(built_book, doc).read_text()
         assert f'href="{expected_colab_url(doc)}"' in html, f"{doc}: no Colab link"
+    # Colab opens only notebooks: the other pages (Markdown, some of which execute code) get no
+    # launch button.
+    for doc in set(toc_docnames()) - set(notebooks):
+        html = page_of(built_book, doc).read_text()
+        assert "colab.research.google.com" not in html, f"{doc}: a Colab link to a non-notebook"
 
 
 @pytest.mark.slow
