@@ -122,12 +122,29 @@ def _peak_marker(steps: np.ndarray, t_star: float) -> dict:
     return dict(size=sizes, symbol="diamond")
 
 
+DASHES = ("solid", "dash", "dot", "dashdot")
+
+
+def lambda_colors(l2_values: Sequence[float]) -> dict[float, str]:
+    """One colour per λ on a sequential scale (Viridis: dark for the smallest λ, λ = 0 included),
+    so that a grid of many λ stays readable; η is then shown by line style (``DASHES``)."""
+    from plotly.colors import sample_colorscale
+
+    vals = sorted(set(float(v) for v in l2_values))
+    if len(vals) == 1:
+        return {vals[0]: PALETTE[0]}
+    cols = sample_colorscale("Viridis", [0.9 * i / (len(vals) - 1) for i in range(len(vals))])
+    return dict(zip(vals, cols))
+
+
 def accuracy_curves(results: Arrays, title: str = "Test accuracy during training") -> go.Figure:
-    """Test accuracy against steps for every member; ◆ marks each member's t* (paper Fig. 2a)."""
+    """Test accuracy against steps for every member; ◆ marks each member's t* (paper Fig. 2a).
+    Colour gives λ (sequential), line style gives η."""
     l2, lr, l2s, lrs = _members(results)
     pk = analysis.peaks(results)
     steps = np.asarray(results["eval_step"])
     acc = np.asarray(results["test_accuracy"])
+    colors = lambda_colors(l2s)
     fig = go.Figure()
     for i in range(len(l2)):
         fig.add_trace(
@@ -136,7 +153,7 @@ def accuracy_curves(results: Arrays, title: str = "Test accuracy during training
                 y=acc[i],
                 mode="lines+markers",
                 marker=_peak_marker(steps, pk.t_star[i]),
-                line=dict(color=color_for(lrs.index(lr[i]))),
+                line=dict(color=colors[float(l2[i])], dash=DASHES[lrs.index(lr[i]) % len(DASHES)]),
                 name=f"λ={_fmt(l2[i])}, η={_fmt(lr[i])}",
                 hovertemplate=f"λ={_fmt(l2[i])} η={_fmt(lr[i])}<br>step %{{x}}<br>acc %{{y:.3f}}<extra></extra>",
             )
@@ -321,8 +338,8 @@ def l2_decay(
     for l2 in l2_values:
         for j, k in enumerate(k_values):
             for label, y, dash in (
-                ("Θ_t/Θ₀", np.exp(-2 * (k - 1) * l2 * t), "solid"),
-                ("e^{−kλt}", np.exp(-k * l2 * t), "dot"),
+                ("Θₜ/Θ₀", np.exp(-2 * (k - 1) * l2 * t), "solid"),
+                ("exp(−kλt)", np.exp(-k * l2 * t), "dot"),
             ):
                 fig.add_trace(
                     go.Scatter(
@@ -415,7 +432,7 @@ def kernel_vs_width(arrays: Arrays, l2: float, k: int, title: str | None = None)
     fig.update_layout(
         title=title or f"Kernel decay at λ = {_fmt(l2)}: measured against theory",
         xaxis=dict(title="flow time t = η·steps"),
-        yaxis=dict(title="tr Θ_t / tr Θ₀", type="log", exponentformat="power"),
+        yaxis=dict(title="tr Θₜ / tr Θ₀", type="log", exponentformat="power"),
     )
     return fig
 
@@ -430,15 +447,18 @@ def outputs_vs_width(arrays: Arrays, split: str = "train", title: str | None = N
     (k = 1) with its kernel-ridge limit (dotted)."""
     t = np.asarray(arrays["times"])
     fig = go.Figure()
-    for i, w in enumerate(np.asarray(arrays["widths"])):
-        for kind, dash in (("f", "solid"), ("theory", "dash")):
+    # Measured lines first and wide, the theory on top, thin and dashed, so that where they
+    # agree the theory is still seen; log axes keep the t = 0 transient from hiding the rest.
+    for kind, dash, width in (("f", "solid", 4), ("theory", "dash", 1.5)):
+        for i, w in enumerate(np.asarray(arrays["widths"])):
             a = arrays[f"f_{split}" if kind == "f" else f"theory_{split}"][i]
             fig.add_trace(
                 go.Scatter(
                     x=t,
                     y=_fro(a),
                     mode="lines",
-                    line=dict(color=color_for(i), dash=dash),
+                    line=dict(color=color_for(i), dash=dash, width=width),
+                    opacity=0.45 if kind == "f" else 1.0,
                     name=f"width {int(w)}: " + ("measured" if kind == "f" else "theory"),
                 )
             )
@@ -471,9 +491,9 @@ def outputs_vs_width(arrays: Arrays, split: str = "train", title: str | None = N
         )
     )
     fig.update_layout(
-        title=title or f"Outputs on the {split} set: ‖f_t‖ measured and theory",
-        xaxis=dict(title="flow time t = η·steps"),
-        yaxis=dict(title="‖f_t‖ (Frobenius over examples × classes)"),
+        title=title or f"Outputs on the {split} set: ‖fₜ‖ measured and theory",
+        xaxis=dict(title="flow time t = η·steps", type="log"),
+        yaxis=dict(title="‖fₜ‖ (Frobenius over examples × classes)", type="log"),
     )
     return fig
 
@@ -545,8 +565,12 @@ def add_value_slider(
     values: Sequence[float],
     prefix: str = "λ = ",
     y: float = -0.18,
+    start: int = 0,
 ) -> go.Figure:
-    """One kernel-free slider that shows the traces of one value (``None``: always shown)."""
+    """One kernel-free slider that shows the traces of one value (``None``: always shown).
+
+    ``start`` is the position shown first: 0 is "all", ``k`` the k-th value (a figure of many
+    groups starts on one, so that its first view is readable)."""
     assert len(trace_values) == len(fig.data)
 
     def vis(sel):
@@ -554,9 +578,12 @@ def add_value_slider(
 
     steps = [dict(method="restyle", label="all", args=[{"visible": vis(None)}])]
     steps += [dict(method="restyle", label=_fmt(v), args=[{"visible": vis(v)}]) for v in values]
+    if start:
+        for trace, shown in zip(fig.data, vis(values[start - 1]), strict=True):
+            trace.visible = shown
     fig.update_layout(
         sliders=[
-            dict(active=0, steps=steps, currentvalue=dict(prefix=prefix), y=y, pad=dict(t=10))
+            dict(active=start, steps=steps, currentvalue=dict(prefix=prefix), y=y, pad=dict(t=10))
         ],
         margin=dict(b=150),
     )
@@ -706,8 +733,8 @@ def autol2_comparison(
 def autol2_budget(
     const: Arrays, summary, title: str = "What each constant λ reaches, and how fast"
 ) -> go.Figure:
-    """Left: the best test accuracy within the budget per constant λ (mean of seeds: bar; each
-    seed: dot), AutoL2's as a line. Right: the steps each needs to first reach the target (the
+    """Left: the best test accuracy within the budget per constant λ (mean of seeds: diamond;
+    each seed: dot), AutoL2's as a line. Right: the steps each needs to first reach the target (the
     best constant's maximum less the tolerance); no bar where a λ never reaches it."""
     from plotly.subplots import make_subplots
 
@@ -722,8 +749,16 @@ def autol2_budget(
         horizontal_spacing=0.12,
     )
     colors = [color_for(k + 1) for k in range(len(labels))]
+    # Accuracies differ by points near 0.6-0.9: a bar from a non-zero baseline would exaggerate
+    # them, so the means are markers on an axis that need not start at 0.
     fig.add_trace(
-        go.Bar(x=labels, y=s.const_best, marker_color=colors, name="constant λ (mean of seeds)"),
+        go.Scatter(
+            x=labels,
+            y=s.const_best,
+            mode="markers",
+            marker=dict(color=colors, size=14, symbol="diamond"),
+            name="constant λ (mean of seeds)",
+        ),
         row=1,
         col=1,
     )
@@ -1411,7 +1446,8 @@ def bn_norms(arrays: Arrays, cfg, title: str = "Hidden-layer weight norms under 
         xaxis=dict(title="step t"),
         yaxis=dict(title="‖W‖ (Frobenius)", type="log"),
     )
-    return add_value_slider(fig, owner, sorted(set(owner)), prefix="λη = ")
+    # One (λ, η) at a time by default: all of them at once is 24 overlapping lines.
+    return add_value_slider(fig, owner, sorted(set(owner)), prefix="λη = ", start=1)
 
 
 def schedule_l2opt(
@@ -1532,19 +1568,21 @@ def schedule_l2opt(
         title=title,
         xaxis=dict(title="λ", type="log", exponentformat="power", range=np.log10([x0, x1])),
         yaxis=dict(title="best test accuracy within T", range=[lo, hi]),
+        # One row each: side by side, half-width sliders drop the labels that overlap.
         sliders=[
             dict(
                 active=0,
                 steps=steps,
                 currentvalue=dict(prefix=prefix),
-                x=x,
-                len=0.48,
-                y=-0.18,
+                x=0.0,
+                len=1.0,
+                y=y,
                 pad=dict(t=10),
             )
-            for steps, prefix, x in ((t_steps, "T = ", 0.0), (k_steps, "schedule: ", 0.52))
+            for steps, prefix, y in ((t_steps, "T = ", -0.16), (k_steps, "schedule: ", -0.42))
         ],
-        margin=dict(b=150),
+        margin=dict(b=230),
+        height=640,
     )
     return fig
 
