@@ -5,6 +5,9 @@ Commands::
     sweep NAME [--scale ci|cpu|paper] [--force] [--store PATH]   train (or find) a sweep
           [--data-dir DIR] [--members-per-device N]              (TFDS data; memory knob)
     sweep --config-json FILE [--force] [--store PATH]            the same, for a config file
+    sweep ... --distributed | --coordinator H:P --num-processes N --process-id I
+                                                                 one sweep over several
+                                                                 processes (l2lib.distributed)
     artifact NAME [--scale S] [--force] [--store PATH]           compute (or find) a non-grid
                                                                  result (l2lib.widthexp.ARTIFACTS)
     list [--store PATH]                                          one line per entry
@@ -150,6 +153,39 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
         "lower it when a large model does not fit; results do not depend on it",
     )
     _store_argument(p)
+    d = p.add_argument_group(
+        "several processes (hosts)",
+        "one sweep over every device of several processes, joined by jax.distributed; run the "
+        "same command in each; process 0 alone reads and writes the store "
+        "(see l2lib.distributed)",
+    )
+    d.add_argument(
+        "--distributed",
+        action="store_true",
+        help="join a multi-process run; JAX finds the rest under SLURM, Open MPI or on a TPU "
+        "slice (implied by the next three flags)",
+    )
+    d.add_argument(
+        "--coordinator",
+        metavar="HOST:PORT",
+        help="process 0's address and a free port (default: $JAX_COORDINATOR_ADDRESS)",
+    )
+    d.add_argument(
+        "--num-processes",
+        metavar="N",
+        help="how many processes (default: $L2LIB_NUM_PROCESSES, else SLURM_NTASKS...)",
+    )
+    d.add_argument(
+        "--process-id",
+        metavar="I",
+        help="this process, 0..N-1 (default: $L2LIB_PROCESS_ID, else SLURM_PROCID...)",
+    )
+    d.add_argument(
+        "--heartbeat-timeout",
+        metavar="S",
+        help="seconds of silence after which a process counts as dead and the others stop "
+        "(default: $L2LIB_HEARTBEAT_TIMEOUT_S, else 100)",
+    )
 
 
 def _config_from_args(args: argparse.Namespace) -> config_lib.Experiment:
@@ -214,6 +250,53 @@ def _sweep(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(cfg, data=data)
     if args.members_per_device is not None and args.members_per_device <= 0:
         raise UsageError(f"--members-per-device {args.members_per_device}: must be positive")
+    from l2lib import distributed
+
+    try:
+        settings = distributed.settings_from(
+            args.distributed,
+            args.coordinator,
+            args.num_processes,
+            args.process_id,
+            args.heartbeat_timeout,
+        )
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if settings is None:
+        return _sweep_here(args, cfg)
+    return _distributed_sweep(args, cfg, settings)
+
+
+def _distributed_sweep(args: argparse.Namespace, cfg: config_lib.Experiment, settings) -> int:
+    """The sweep in one process of several: process 0 leads, the others follow."""
+    import jax
+
+    from l2lib import distributed
+
+    try:
+        distributed.initialize(settings)
+    except (RuntimeError, ValueError) as e:
+        raise UsageError(f"cannot join the distributed run: {e}") from None
+    print(f"{cfg.name}/{cfg.scale}: {distributed.describe()}", file=sys.stderr)
+    try:
+        if jax.process_index() != 0:
+            with _members_per_device(args.members_per_device):
+                return distributed.follow(cfg)
+
+        def run() -> int:
+            try:
+                return _sweep_here(args, cfg)
+            except UsageError as e:
+                print(f"{PROG} sweep: error: {e}", file=sys.stderr)
+                return 2
+
+        return distributed.lead(cfg, run)
+    except distributed.MismatchError as e:
+        raise UsageError(str(e)) from None
+
+
+def _sweep_here(args: argparse.Namespace, cfg: config_lib.Experiment) -> int:
+    """The sweep as one process runs it (process 0 of several: see :mod:`l2lib.distributed`)."""
     from l2lib import data as data_lib
 
     store = store_lib.Store(args.store)

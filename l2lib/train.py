@@ -30,11 +30,15 @@ last member to a multiple of the device count. On one device nothing of this hap
 program is the unsharded one. Multi-host (a TPU slice, several GPU hosts): call
 ``jax.distributed.initialize()`` first in every process; ``jax.devices()`` then lists every
 host's devices, inputs are built with ``jax.make_array_from_callback`` and results gathered
-with ``multihost_utils.process_allgather``, so the same script runs unchanged.
+with ``multihost_utils.process_allgather``, so the same script runs unchanged — provided every
+process trains the same groups in the same order: :mod:`l2lib.distributed` has process 0 plan
+them and tell the others (through :data:`GROUP_CONTEXT`), which is what ``python -m l2lib sweep
+--distributed`` does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -66,6 +70,13 @@ CURVE_KEYS = config.CURVE_KEYS
 #: training set padded the same way, for ``full_train_accuracy``.
 _DATA_ARGS = 5
 _TRAIN_EVAL_ARGS = 3
+
+#: ``None``, or a factory ``(cfg, members) -> context manager`` entered around every group that
+#: :func:`run_group` trains: :mod:`l2lib.distributed` sets it in process 0 of a multi-process
+#: run to tell the other processes which group to train with it. It changes nothing computed.
+GROUP_CONTEXT: Callable[[Experiment, Sequence[int]], contextlib.AbstractContextManager] | None = (
+    None
+)
 
 #: The mesh axis that the grid's members are sharded over.
 MEMBER_AXIS = "members"
@@ -605,12 +616,14 @@ def run_group(
       progress: called with the number of member-steps done after each chunk.
       devices: the devices to spread the members over (default: all of JAX's devices).
     """
-    trainer = GridTrainer(cfg, members, dataset, devices)
-    while not trainer.done:
-        trainer.run_chunk()
-        if progress is not None:
-            progress(len(trainer.members) * cfg.eval_every)
-    return trainer.results()
+    around = GROUP_CONTEXT(cfg, members) if GROUP_CONTEXT is not None else contextlib.nullcontext()
+    with around:
+        trainer = GridTrainer(cfg, members, dataset, devices)
+        while not trainer.done:
+            trainer.run_chunk()
+            if progress is not None:
+                progress(len(trainer.members) * cfg.eval_every)
+        return trainer.results()
 
 
 def concat_results(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
