@@ -1126,67 +1126,67 @@ def _in_premise(c: Claim) -> bool:
     return bool(c.premise) and not c.premise.startswith("not measured") and "theory" not in c.name
 
 
+def _matching(chapter: str, *words: str, in_premise: bool = False, prefix: str = ""):
+    """A :class:`PaperClaim` selector: the checks of ``chapter`` whose name holds every word
+    (and starts with ``prefix``), only those inside the premise with ``in_premise``."""
+
+    def select(c: Claim) -> bool:
+        return (
+            c.chapter == chapter
+            and c.name.startswith(prefix)
+            and all(w in c.name for w in words)
+            and (not in_premise or _in_premise(c))
+        )
+
+    return select
+
+
+_CH1, _CH2, _CH3, _CH4, _CH5 = (
+    "ch1_timescale",
+    "ch2_budget",
+    "ch3_autol2",
+    "ch4_infinite_width",
+    "ch5_beyond",
+)
 PAPER_CLAIMS: list[PaperClaim] = [
     PaperClaim(
         "t* ≈ c/(λη): slope −1, inside the premise, at a fixed budget, against its null",
-        "ch1_timescale",
-        lambda c: c.chapter == "ch1" and _in_premise(c) and "slope" in c.name,
+        _CH1,
+        _matching("ch1", "slope", in_premise=True),
     ),
     PaperClaim(
         "one c for every η: t* depends on λη alone",
-        "ch1_timescale",
-        lambda c: c.chapter == "ch1" and _in_premise(c) and "per η" in c.name,
+        _CH1,
+        _matching("ch1", "per η", in_premise=True),
     ),
-    PaperClaim(
-        "curves collapse against λη·t",
-        "ch1_timescale",
-        lambda c: c.chapter == "ch1" and _in_premise(c) and "collapse" in c.name,
-    ),
+    PaperClaim("curves collapse against λη·t", _CH1, _matching("ch1", "collapse", in_premise=True)),
     PaperClaim(
         "t* is a peak, not where the run stops",
-        "ch1_timescale",
-        lambda c: c.chapter == "ch1" and _in_premise(c) and "not set by" in c.name,
+        _CH1,
+        _matching("ch1", "not set by", in_premise=True),
     ),
     PaperClaim(
         "infinite width: t* from the gradient flow with L2, then f → 0",
-        "ch1_timescale",
-        lambda c: c.chapter == "ch1" and c.name.startswith("theory regime"),
+        _CH1,
+        _matching("ch1", prefix="theory regime"),
     ),
     PaperClaim(
-        "infinite width: the kernel decays as e^(−2(k−1)λt)",
-        "ch4_infinite_width",
-        lambda c: c.chapter == "ch4" and "kernel" in c.name,
+        "infinite width: the kernel decays as e^(−2(k−1)λt)", _CH4, _matching("ch4", "kernel")
     ),
     PaperClaim(
-        "fixed budget: accuracy against λ has an interior optimum",
-        "ch2_budget",
-        lambda c: c.chapter == "ch2" and "(a)" in c.name,
+        "fixed budget: accuracy against λ has an interior optimum", _CH2, _matching("ch2", "(a)")
     ),
     PaperClaim(
-        "budget ∝ 1/λ: accuracy improves as λ falls, then plateaus",
-        "ch2_budget",
-        lambda c: c.chapter == "ch2" and "(b)" in c.name,
+        "budget ∝ 1/λ: accuracy improves as λ falls, then plateaus", _CH2, _matching("ch2", "(b)")
+    ),
+    PaperClaim("λ_opt ≈ c/(ηT) from one cheap run at a large λ₀", _CH2, _matching("ch2", "λ_opt")),
+    PaperClaim(
+        "AutoL2 reaches the best constant λ's accuracy, in fewer steps", _CH3, _matching("ch3")
     ),
     PaperClaim(
-        "λ_opt ≈ c/(ηT) from one cheap run at a large λ₀",
-        "ch2_budget",
-        lambda c: c.chapter == "ch2" and "λ_opt" in c.name,
+        "the regularized Hessian's smallest eigenvalue is ≈ λ", _CH4, _matching("ch4", "Hessian")
     ),
-    PaperClaim(
-        "AutoL2 reaches the best constant λ's accuracy, in fewer steps",
-        "ch3_autol2",
-        lambda c: c.chapter == "ch3",
-    ),
-    PaperClaim(
-        "the regularized Hessian's smallest eigenvalue is ≈ λ",
-        "ch4_infinite_width",
-        lambda c: c.chapter == "ch4" and "Hessian" in c.name,
-    ),
-    PaperClaim(
-        "schedules, momentum, batch norm (what reviewers asked)",
-        "ch5_beyond",
-        lambda c: c.chapter == "ch5",
-    ),
+    PaperClaim("schedules, momentum, batch norm (what reviewers asked)", _CH5, _matching("ch5")),
 ]
 
 
