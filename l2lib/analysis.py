@@ -121,6 +121,22 @@ def fit_timescale(
     )
 
 
+def c_per_learning_rate(
+    l2: np.ndarray, learning_rate: np.ndarray, t_star: np.ndarray, mask: np.ndarray
+) -> dict[float, float]:
+    """Per η (ascending) among the members in ``mask``: c = λη·t*, the geometric mean over that
+    η's members (η with no member in ``mask`` left out). One c for every η is the claim that t*
+    depends on λη alone (paper §2.1)."""
+    l2, lr, ts = (np.asarray(a, np.float64) for a in (l2, learning_rate, t_star))
+    mask = np.asarray(mask, bool)
+    out = {}
+    for eta in sorted(set(lr.tolist())):
+        sel = mask & (lr == eta)
+        if sel.any():
+            out[eta] = float(10 ** np.mean(np.log10(l2[sel] * lr[sel] * ts[sel])))
+    return out
+
+
 class Collapse(NamedTuple):
     """How far apart the peaks are, in decades, before and after rescaling time by λη."""
 

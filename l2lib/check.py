@@ -84,11 +84,7 @@ def timescale_summary(res: store_lib.Results) -> TimescaleSummary:
     l2, lr = a["member_l2"], a["member_learning_rate"]
     mask = np.array(experiments.fit_mask(res.config, l2)) & ~pk.censored & ~pk.diverged
     fit = analysis.fit_timescale(l2, lr, pk.t_star, mask)
-    c_per_lr = {}
-    for eta in sorted(set(lr.tolist())):
-        sel = fit.used & (lr == eta)
-        if sel.any():
-            c_per_lr[eta] = float(10 ** np.mean(np.log10(l2[sel] * lr[sel] * pk.t_star[sel])))
+    c_per_lr = analysis.c_per_learning_rate(l2, lr, pk.t_star, fit.used)
     col = analysis.collapse(l2, lr, pk.t_star, fit.used)
     return TimescaleSummary(fit, c_per_lr, col, pk)
 

@@ -57,11 +57,7 @@ def read_budget(arrays: analysis.Arrays, budget: int) -> BudgetReading:
     used = pk.in_premise & ~pk.censored & ~pk.diverged & np.isfinite(pk.t_star)
     lam_eta = pk.l2 * pk.learning_rate
     c = float(10 ** np.mean(np.log10(lam_eta[used] * pk.t_star[used]))) if used.any() else np.nan
-    per = {}
-    for eta in sorted(set(pk.learning_rate.tolist())):
-        sel = used & (pk.learning_rate == eta)
-        if sel.any():
-            per[eta] = float(10 ** np.mean(np.log10(lam_eta[sel] * pk.t_star[sel])))
+    per = analysis.c_per_learning_rate(pk.l2, pk.learning_rate, pk.t_star, used)
     return BudgetReading(int(budget), pk, used, c, per, analysis.fitted_after(cut, pk))
 
 
