@@ -382,11 +382,7 @@ def theory_claims(s) -> Iterator[Claim]:
         summary=f"slope {fit.slope:+.2f} [{fit.slope_ci[0]:+.2f}, {fit.slope_ci[1]:+.2f}]",
     )
     rises = np.array([m.rise for m in s.members])
-    floor = np.repeat(s.floor, [len(i) for i in s.peaks.members])
-    order = np.concatenate(s.peaks.members)
-    floor_by_member = np.empty(len(s.members))
-    floor_by_member[order] = floor
-    ok = bool(np.all(rises > premise.RISE_FLOOR_MULTIPLE * floor_by_member))
+    ok = bool(np.all(rises > premise.RISE_FLOOR_MULTIPLE * s.member_floor))
     yield Claim(
         "ch1",
         "theory regime: test MSE rises after t* (f → 0)",

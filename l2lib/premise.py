@@ -317,6 +317,14 @@ class TheorySummary:
     full_train_accuracy: np.ndarray  # (M,) at the end of the run
     max_full_train_accuracy: float  # the best any member reached at any evaluation
 
+    @property
+    def member_floor(self) -> np.ndarray:
+        """(M,) each member's noise floor: that of its (λ, η) (``floor``), in member order."""
+        out = np.empty(len(self.members))
+        for g, idx in enumerate(self.peaks.members):
+            out[idx] = self.floor[g]
+        return out
+
     def errors(self, which: str) -> np.ndarray:
         """|measured/predicted − 1| of t* for the members whose prediction is interior."""
         out = []
