@@ -986,3 +986,147 @@ for _kind in SCHEDULE_L2OPT_KINDS:
             register(f"{_name}_predicted", _scale)(
                 lambda k=_kind, s=_scale, T=_T: schedule_l2opt_predicted(k, s, T, probe_c(s).c)
             )
+
+
+# --- chapters 2, 3 and 5 on chapter 1's in-premise setups ------------------------------------
+#
+# Fixed here, and committed, before any of these runs. The setups are chapter 1's
+# (PREMISE_SETUPS: an MLP 256×2 at batch 128 on the first 256 training examples of MNIST-1D or
+# Fashion-MNIST, an evaluation every 25 steps with the whole training set recorded, so every
+# member can be shown inside or outside the premise). Every estimator is chapter 1's
+# (analysis.seed_peaks: the smoothed seed mean, its noise floor over seeds) and every t*-based
+# claim carries chapter 1's null (analysis.null_test).
+#
+# Chapter 2, per setup, at η = INPREMISE_LR:
+# * the λ sweep: chapter 1's own members at that η (λ ∈ PREMISE_L2, seeds PREMISE_SEEDS) and
+#   ``ch2_SETUP_small`` (the smaller λ and λ = 0, same seeds and budget) — one grid of seven λ
+#   over 2.5 decades, every member trained chapter 1's fixed budget T;
+# * the probe: the sweep's largest λ₀ = CH2_PROBE_L2 read over its first
+#   CH2_PROBE_HORIZON/(λ₀η) steps (a constant-η run truncated at t steps is a run of t steps),
+#   c = λ₀η·t* of its seed mean, the library's default probe horizon (analysis.PROBE_HORIZON);
+#   the uncertainty of c is its seeds' spread (c ×/÷ 10^σ, σ the std of log10 of each seed's t*);
+# * ``ch2_SETUP_predicted``: runs at λ_opt(T) = c/(ηT) for each budget of CH2_BUDGETS, the same
+#   seeds, each trained exactly T steps;
+# * performance at a fixed budget T (CH2_BUDGETS) and at a budget ∝ 1/λ
+#   (CH2_SCALED_HORIZON/(λη): the largest horizon both setups' budgets allow down to λ = 1e-3).
+#
+# Chapter 3, per setup: AutoL2 (the authors' rule from λ₀ = AUTOL2_L2_INIT) against the constant
+# grid of chapter 2 at the same η, CH3_STEPS steps, six seeds. The best constant is chosen on the
+# seeds CH3_SELECT_SEEDS (chapter 2's sweep truncated at CH3_STEPS) and compared on the held-out
+# seeds CH3_COMPARE_SEEDS (``ch3_SETUP_const``, run for this); AutoL2 runs on all six.
+#
+# Chapter 5, on Fashion-MNIST only (chapter 1's MNIST-1D setup fails its own budget check: c ≈ 50
+# puts t* at the end of every run, so no t* claim can be read there): chapter 1's grid, seeds and
+# budget rule with (1) the authors' step schedule, (2) heavy-ball momentum μ = MOMENTUM at
+# η(1 − μ) = chapter 1's η, (3) batch norm after each hidden layer; CH5_STEPS steps each, read
+# against chapter 1's constant-η, plain-SGD runs truncated at the same budget.
+
+INPREMISE_SETUPS = {"mlp": "ch1_premise_mlp", "fmnist": "ch1_premise_fmnist"}
+INPREMISE_LR = 0.1
+CH2_SMALL_L2 = (1e-3, 3e-4, 1e-4, 0.0)
+CH2_BUDGETS = (2000, 5000, 10000, 20000)
+CH2_PROBE_L2 = 3e-2
+CH2_PROBE_HORIZON = 4.0
+CH2_SCALED_HORIZON = 3.0
+CH3_STEPS = 10_000
+CH3_SELECT_SEEDS = (0, 1, 2)
+CH3_COMPARE_SEEDS = (3, 4, 5)
+CH5_SETUP = "fmnist"
+CH5_STEPS = 20_000
+CH5_VARIANTS = ("step", "momentum", "bn")
+
+
+def inpremise_base(setup: str) -> Experiment:
+    """Chapter 1's in-premise sweep of ``setup`` (``mlp`` or ``fmnist``) at scale cpu."""
+    if setup not in INPREMISE_SETUPS:
+        raise ValueError(f"unknown setup {setup!r}; choose one of {', '.join(INPREMISE_SETUPS)}")
+    return get(INPREMISE_SETUPS[setup], "cpu")
+
+
+def _with(cfg: Experiment, **grid) -> Experiment:
+    return dataclasses.replace(cfg, grid=dataclasses.replace(cfg.grid, **grid))
+
+
+def _ch2_small(setup: str) -> Experiment:
+    cfg = _with(inpremise_base(setup), l2=CH2_SMALL_L2, learning_rate=(INPREMISE_LR,))
+    return dataclasses.replace(cfg, group_size=6)
+
+
+def ch2_probe_c(setup: str, root=None):
+    """c of ``setup``'s probe (:func:`l2lib.premise_ch2.probe`), read from the store."""
+    from l2lib import premise_ch2
+
+    return premise_ch2.probe(setup, root)
+
+
+def _ch2_predicted(setup: str) -> Experiment:
+    from l2lib import analysis
+
+    probe = ch2_probe_c(setup)
+    if not probe.ok:
+        raise ValueError(f"ch2_{setup}_predicted: the probe gives no c ({probe.why})")
+    l2 = tuple(analysis.predict_l2(probe.c, INPREMISE_LR, T) for T in CH2_BUDGETS)
+    cfg = _with(inpremise_base(setup), l2=l2, learning_rate=(INPREMISE_LR,))
+    return dataclasses.replace(
+        cfg,
+        duration=C.DurationConfig(
+            num_steps=None, horizon=float(probe.c), max_steps=max(CH2_BUDGETS)
+        ),
+        group_size=6,
+    )
+
+
+def _ch3_const(setup: str) -> Experiment:
+    grid = PREMISE_L2[::-1] + CH2_SMALL_L2
+    cfg = _with(
+        inpremise_base(setup),
+        l2=tuple(sorted(grid, reverse=True)),
+        learning_rate=(INPREMISE_LR,),
+        seeds=CH3_COMPARE_SEEDS,
+    )
+    return dataclasses.replace(cfg, duration=C.DurationConfig(num_steps=CH3_STEPS), group_size=7)
+
+
+def _ch3_autol2(setup: str) -> Experiment:
+    cfg = _with(
+        inpremise_base(setup),
+        l2=(AUTOL2_L2_INIT,),
+        learning_rate=(INPREMISE_LR,),
+        seeds=CH3_SELECT_SEEDS + CH3_COMPARE_SEEDS,
+    )
+    return dataclasses.replace(
+        cfg,
+        duration=C.DurationConfig(num_steps=CH3_STEPS),
+        eval_every=AUTOL2_EVAL_EVERY,
+        autol2=C.AutoL2Config(),
+        group_size=6,
+    )
+
+
+def _ch5(variant: str) -> Experiment:
+    cfg = dataclasses.replace(
+        inpremise_base(CH5_SETUP), duration=C.DurationConfig(num_steps=CH5_STEPS), group_size=6
+    )
+    if variant == "step":
+        return dataclasses.replace(
+            cfg, optimizer=dataclasses.replace(cfg.optimizer, schedule="step")
+        )
+    if variant == "momentum":
+        lrs = tuple(round(v * (1.0 - MOMENTUM), 10) for v in cfg.grid.learning_rate)
+        return dataclasses.replace(
+            _with(cfg, learning_rate=lrs),
+            optimizer=dataclasses.replace(cfg.optimizer, momentum=MOMENTUM),
+        )
+    if variant == "bn":
+        return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, batch_norm=True))
+    raise ValueError(f"unknown chapter-5 variant {variant!r}; choose one of {CH5_VARIANTS}")
+
+
+for _setup in INPREMISE_SETUPS:
+    register(f"ch2_{_setup}_small", "cpu")(lambda s=_setup: _ch2_small(s))
+    # Built from the probe's c (read from the store; a missing run is a ValueError naming it).
+    register(f"ch2_{_setup}_predicted", "cpu")(lambda s=_setup: _ch2_predicted(s))
+    register(f"ch3_{_setup}_const", "cpu")(lambda s=_setup: _ch3_const(s))
+    register(f"ch3_{_setup}_autol2", "cpu")(lambda s=_setup: _ch3_autol2(s))
+for _variant in CH5_VARIANTS:
+    register(f"ch5_{CH5_SETUP}_{_variant}", "cpu")(lambda v=_variant: _ch5(v))
