@@ -314,48 +314,23 @@ CHAPTER_RUNS = {
         "timescale_mlp_longer",
     ),
     "2. Performance against λ": (
-        "optimal_l2",
-        "optimal_l2_probe",
-        "optimal_l2_predicted",
-        "optimal_l2_seeds",
-        "optimal_l2_predicted_seeds",
-        "optimal_l2_long",
-        "optimal_l2_fmnist",
-        "optimal_l2_fmnist_probe_h4",
-        "optimal_l2_fmnist_probe",
-        "optimal_l2_fmnist_predicted",
-        "optimal_l2_fmnist4k",
-        "optimal_l2_fmnist4k_probe",
-        "optimal_l2_fmnist4k_predicted",
+        "ch1_premise_mlp",
+        "ch1_premise_fmnist",
+        *(
+            f"ch2_{s}_{part}"
+            for s in experiments.INPREMISE_SETUPS
+            for part in ("small", "predicted")
+        ),
     ),
     "3. AutoL2": (
-        "autol2_mlp",
-        "autol2_mlp_const",
-        "autol2_cnn",
-        "autol2_cnn_const",
-        "autol2_mlp_timescale",
-        "autol2_fmnist",
-        "autol2_fmnist_const",
-        "autol2_fmnist4k",
-        "autol2_fmnist4k_const",
+        "ch1_premise_mlp",
+        "ch1_premise_fmnist",
+        *(f"ch2_{s}_small" for s in experiments.INPREMISE_SETUPS),
+        *(f"ch3_{s}_{part}" for s in experiments.INPREMISE_SETUPS for part in ("const", "autol2")),
     ),
     "5. Beyond constant learning rates": (
-        "schedule_step",
-        "schedule_step_low",
-        "schedule_cosine",
-        "schedule_cosine_low",
-        "schedule_constant",
-        "schedule_constant_low",
-        "timescale_mlp_momentum",
-        "timescale_mlp_bn",
-        "autol2_mlp_step",
-        "autol2_mlp_step_const",
-        *(
-            experiments.schedule_l2opt_name(kind, T) + part
-            for kind in experiments.SCHEDULE_L2OPT_KINDS
-            for T in experiments.SCHEDULE_L2OPT_BUDGETS["cpu"]
-            for part in ("", "_predicted")
-        ),
+        experiments.INPREMISE_SETUPS[experiments.CH5_SETUP],
+        *(f"ch5_{experiments.CH5_SETUP}_{v}" for v in experiments.CH5_VARIANTS),
     ),
 }
 

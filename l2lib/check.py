@@ -615,6 +615,30 @@ def _optimal_l2_long_claims(name: str, scale: str, root) -> Iterator[Claim]:
 CLAIMS += [("ch2", "optimal_l2_long", _optimal_l2_long_claims)]
 
 
+def _chapter_claims(module: str):
+    """A ``CLAIMS`` generator that defers to ``l2lib.<module>.check_claims`` (chapters 2, 3 and
+    5 on chapter 1's in-premise setups; imported when run, as those modules import this one)."""
+
+    def gen(name: str, scale: str, root) -> Iterator[Claim]:
+        import importlib
+
+        yield from importlib.import_module(f"l2lib.{module}").check_claims(name, scale, root)
+
+    return gen
+
+
+CLAIMS += [
+    ("ch2", f"ch2_{setup}_small", _chapter_claims("premise_ch2"))
+    for setup in experiments.INPREMISE_SETUPS
+] + [
+    ("ch3", f"ch3_{setup}_autol2", _chapter_claims("premise_ch3"))
+    for setup in experiments.INPREMISE_SETUPS
+]
+CLAIMS += [
+    ("ch5", f"ch5_{experiments.CH5_SETUP}_momentum", _chapter_claims("premise_ch5")),
+]
+
+
 # --- chapter 3: AutoL2 against constant λ -----------------------------------------------------
 #
 # For each setup (a pair of sweeps: experiments.autol2_pair), on the test-accuracy curves
@@ -790,6 +814,8 @@ def run(scale: str = "cpu", root=None, chapter: str | None = None) -> list[Claim
             continue
         if name in experiments.names() and scale not in experiments.scales(name):
             continue  # a setup of another scale only (e.g. the CPU-scale horizon checks)
+        if experiments.retired(name, scale):
+            continue  # outside the premise, retired at this scale (experiments.RETIRED_CPU)
         try:
             out.extend(gen(name, scale, root))
         except store_lib.StoreError as e:
