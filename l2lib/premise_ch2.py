@@ -391,8 +391,10 @@ def _fmt(v: float) -> str:
 
 
 def _premise_text(perf: Performance) -> str:
-    out = [f"λ={_fmt(v)}" for v, ok in zip(perf.l2, perf.fitted) if not ok]
-    text = f"{int(perf.fitted.sum())} of {len(perf.l2)} λ fitted by T"
+    """How many λ with a budget fitted their training set by it, and which did not."""
+    has = np.isfinite(perf.budget)
+    out = [f"λ={_fmt(v)}" for v, ok, h in zip(perf.l2, perf.fitted, has) if h and not ok]
+    text = f"{int(perf.fitted[has].sum())} of {int(has.sum())} λ fitted by their budget"
     return text + (f"; not: {', '.join(out)}" if out else "")
 
 
@@ -605,7 +607,7 @@ def performance_figure(s: Summary):
                 hovertemplate=f"T={T}<br>λ=%{{customdata[0]:.3g}}<br>acc %{{y:.3f}} ± %{{customdata[1]:.3f}}<extra></extra>",
             )
         )
-        tags.append(T)
+        tags.append(("a", T))
         v = vals.get(T)
         if v is not None:
             fig.add_trace(
@@ -629,10 +631,10 @@ def performance_figure(s: Summary):
                     marker=dict(
                         symbol="diamond", size=14, color=col, line=dict(color="black", width=1)
                     ),
-                    name=f"run at λ_opt(T) = c/(ηT) = {v.predicted_l2:.3g}",
+                    name=f"λ_opt(T) = c/(ηT) = {v.predicted_l2:.3g}: its run",
                 )
             )
-            tags += [T, T]
+            tags += [("p", T), ("p", T)]
     pad = 0.02
     fig.update_yaxes(range=[lo_y - pad, hi_y + pad], title="best test accuracy within the budget")
     fig.update_xaxes(
@@ -640,17 +642,16 @@ def performance_figure(s: Summary):
         title="λ (λ = 0 drawn at the far left)",
         range=[np.log10(x0 / 1.6), np.log10(xs_all.max() * 1.6)],
     )
-    steps = []
-    for T in [*experiments.CH2_BUDGETS]:
-        steps.append(
-            dict(
-                method="restyle",
-                label=f"{T}",
-                args=[{"visible": [t is None or t == T for t in tags]}],
-            )
-        )
-    for i, t in enumerate(tags):
-        fig.data[i].visible = t is None or t == experiments.CH2_BUDGETS[0]
+
+    def shown(T: int | None) -> list[bool]:
+        """Slider step ``T``: that budget's curve and prediction; ``None``: every curve."""
+        return [t is None or (t[1] == T if T is not None else t[0] == "a") for t in tags]
+
+    steps = [dict(method="restyle", label="all", args=[{"visible": shown(None)}])]
+    for T in experiments.CH2_BUDGETS:
+        steps.append(dict(method="restyle", label=f"{T}", args=[{"visible": shown(T)}]))
+    for trace, vis in zip(fig.data, shown(None)):
+        trace.visible = vis
     fig.update_layout(
         title=f"{s.label}, η = {experiments.INPREMISE_LR:g}: best test accuracy against λ",
         sliders=[

@@ -246,7 +246,7 @@ def check_claims(name: str, scale: str, root):
 def comparison_figure(s: Summary):
     """Held-out seeds: the smoothed seed-mean test accuracy of AutoL2, of the constant chosen on
     the other seeds and of the paper's constant (each seed thin); below, AutoL2's λ(t) for every
-    seed. Pure; a kernel-free toggle between the two references."""
+    seed. Pure; a kernel-free slider shows both references or one."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -259,13 +259,11 @@ def comparison_figure(s: Summary):
     for j, lam in enumerate(dict.fromkeys([s.chosen_l2, PAPER_CONSTANT])):
         if lam in s.constants:
             arms.append((s.constants[lam], figures.color_for(j + 1)))
+    tags: list[float | None] = []  # per trace: the constant it belongs to (None: always shown)
     for a, col in arms:
-        name = (
-            a.name
-            if a.name == "AutoL2"
-            else f"{a.name}"
-            + (" (chosen on seeds 0–2)" if a.l2 == s.chosen_l2 else " (the paper's)")
-        )
+        auto = a.name == "AutoL2"
+        why = " (chosen on seeds 0–2)" if a.l2 == s.chosen_l2 else " (the paper's)"
+        name = a.name if auto else a.name + why
         for k, c in zip(a.seeds, a.curves):
             fig.add_trace(
                 go.Scatter(
@@ -293,6 +291,7 @@ def comparison_figure(s: Summary):
             row=1,
             col=1,
         )
+        tags += [None if auto else a.l2] * (len(a.seeds) + 1)
     lam = np.asarray(s.auto.arrays["l2"], float)
     steps = np.asarray(s.auto.arrays["eval_step"], float)
     for k, row in zip(np.asarray(s.auto.arrays["member_seed"]), lam):
@@ -308,13 +307,152 @@ def comparison_figure(s: Summary):
             row=2,
             col=1,
         )
+        tags.append(None)
+    refs = [t for t in dict.fromkeys(tags) if t is not None]
+    slider = [dict(method="restyle", label="both", args=[{"visible": [True] * len(tags)}])]
+    slider += [
+        dict(
+            method="restyle",
+            label=f"λ = {r:g}",
+            args=[{"visible": [t is None or t == r for t in tags]}],
+        )
+        for r in refs
+    ]
     fig.update_yaxes(title_text="test accuracy", row=1, col=1)
     fig.update_yaxes(title_text="AutoL2 λ", type="log", row=2, col=1)
     fig.update_xaxes(title_text="step t", row=2, col=1)
     fig.update_layout(
         title=f"{s.label}: AutoL2 against constant λ on the held-out seeds",
-        legend=dict(orientation="h", y=-0.18),
-        height=640,
+        sliders=[
+            dict(active=0, currentvalue=dict(prefix="constant shown: "), steps=slider, y=-0.1)
+        ],
+        legend=dict(orientation="h", y=-0.32),
+        height=700,
+        margin=dict(b=170),
+    )
+    return fig
+
+
+def accuracy_figure(s: Summary):
+    """Each constant λ's best accuracy within the budget, seed mean ± standard error, on the
+    selection seeds (hollow) and on the held-out seeds (filled), with AutoL2's on the held-out
+    seeds as a band; λ = 0 at the far left. Pure."""
+    import plotly.graph_objects as go
+
+    sel = s.selection
+    x0 = premise_ch2._x_zero(sel.l2)
+    xs = np.where(sel.l2 > 0, sel.l2, x0)
+    held = [s.constants.get(float(v)) for v in sel.l2]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=sel.accuracy,
+            error_y=dict(type="data", array=sel.se),
+            mode="lines+markers",
+            marker=dict(size=10, color="white", line=dict(color="steelblue", width=2)),
+            line=dict(color="steelblue", dash="dot"),
+            name="constants, seeds 0–2 (selection)",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=[h.accuracy if h else np.nan for h in held],
+            error_y=dict(type="data", array=[h.se if h else np.nan for h in held]),
+            mode="lines+markers",
+            marker=dict(size=10, color="steelblue"),
+            line=dict(color="steelblue"),
+            name="constants, seeds 3–5 (held out)",
+        )
+    )
+    au = s.autol2
+    lo, hi = xs.min() / 1.6, xs.max() * 1.6
+    band = [au.accuracy - au.se, au.accuracy - au.se, au.accuracy + au.se, au.accuracy + au.se]
+    fig.add_trace(
+        go.Scatter(
+            x=[lo, hi, hi, lo],
+            y=band,
+            fill="toself",
+            mode="lines",
+            line=dict(width=0),
+            fillcolor="rgba(0,0,0,0.15)",
+            name="AutoL2 ± se, seeds 3–5",
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[lo, hi],
+            y=[au.accuracy] * 2,
+            mode="lines",
+            line=dict(color="black", width=2),
+            name=f"AutoL2 {au.accuracy:.3f}",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[xs[sel.best]],
+            y=[sel.accuracy[sel.best]],
+            mode="markers",
+            marker=dict(symbol="star", size=16, color="crimson"),
+            name=f"chosen on seeds 0–2: λ = {s.chosen_l2:g}",
+        )
+    )
+    fig.update_xaxes(
+        type="log",
+        title="constant λ (λ = 0 drawn at the far left)",
+        range=[np.log10(lo), np.log10(hi)],
+    )
+    fig.update_yaxes(title="best test accuracy within the budget")
+    fig.update_layout(
+        title=f"{s.label}: the constants on both halves of the seeds, and AutoL2",
+        legend=dict(orientation="h", y=-0.25),
+        height=480,
+    )
+    return fig
+
+
+def seeds_figure(s: Summary):
+    """Held-out seeds one by one: each seed's best accuracy (left) and the step its smoothed
+    curve first reaches the chosen constant's target (right; absent: never), for AutoL2 and the
+    two references. Pure."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from l2lib import figures
+
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=("best test accuracy", "steps to the chosen target")
+    )
+    refs = dict.fromkeys([s.chosen_l2, PAPER_CONSTANT])
+    arms = [s.autol2] + [s.constants[v] for v in refs if v in s.constants]
+    target = s.constants[s.chosen_l2].plateau - TOLERANCE
+    for j, a in enumerate(arms):
+        col = "black" if a.name == "AutoL2" else figures.color_for(j)
+        _, per = a.steps_to(target)
+        labels = [f"seed {int(k)}" for k in a.seeds]
+        for col_i, ys, symbol in ((1, a.seed_best, "circle"), (2, per, "diamond")):
+            fig.add_trace(
+                go.Scatter(
+                    x=[a.name] * len(ys),
+                    y=ys,
+                    mode="markers",
+                    marker=dict(size=11, color=col, symbol=symbol),
+                    text=labels,
+                    name=a.name,
+                    legendgroup=a.name,
+                    showlegend=col_i == 1,
+                ),
+                row=1,
+                col=col_i,
+            )
+    fig.update_yaxes(title_text="accuracy", row=1, col=1)
+    fig.update_yaxes(title_text="step", row=1, col=2)
+    fig.update_layout(
+        title=f"{s.label}: the held-out seeds one by one (target {target:.3f})",
+        height=420,
+        legend=dict(orientation="h", y=-0.2),
     )
     return fig
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from l2lib import book, check, experiments, store, widgets
+from l2lib import experiments, store, widgets
 
 
 @pytest.fixture(autouse=True)
@@ -20,23 +20,24 @@ def test_in_the_static_book_each_widget_is_a_note(monkeypatch):
 
 
 def test_budget_explorer_moves_lambda_opt_with_the_budget():
-    from l2lib import analysis
+    from l2lib import premise_ch2
 
-    runs = check.load_optimal_l2("cpu")
-    c = analysis.read_c(runs[1].arrays, runs[1].config)
-    live = widgets.budget_explorer(runs[0].arrays, c.c, c.learning_rate)
+    s = premise_ch2.summary("fmnist")
+    c, eta = s.probe.c, s.probe.learning_rate
+    live = widgets.budget_explorer(s.sweep.arrays, c, eta)
     first = dict(live.state)
     budgets = live.controls["budget"].options
     live.controls["budget"].value = budgets[-1]
     assert live.state["budget"] == budgets[-1] != first["budget"]
     assert live.state["predicted_l2"] < first["predicted_l2"]  # c/(ηT) falls as T grows
-    live.controls["c"].value = c.c * 2
-    assert live.state["predicted_l2"] == pytest.approx(2 * c.c / (c.learning_rate * budgets[-1]))
+    live.controls["c"].value = c * 2
+    assert live.state["predicted_l2"] == pytest.approx(2 * c / (eta * budgets[-1]))
 
 
 def test_autol2_explorer_recomputes_the_steps_for_a_tolerance():
-    pair = book.load_autol2("autol2_mlp", "cpu")
-    live = widgets.autol2_explorer(pair.summary)
+    from l2lib import premise_ch3
+
+    live = widgets.autol2_explorer(premise_ch3.widget_summary(premise_ch3.summary("fmnist")))
     t0 = live.state["target"]
     live.controls["tolerance"].value = 0.02
     assert live.state["target"] == pytest.approx(t0 + 0.005 - 0.02)
@@ -54,7 +55,7 @@ def test_theory_explorer_moves_the_minimum_with_lambda_and_k():
 
 
 def test_schedule_explorer_reads_each_clock_at_t_star():
-    res = store.Store().load(experiments.get("schedule_step", "cpu"))
+    res = store.Store().load(experiments.get("ch5_fmnist_step", "cpu"))
     live = widgets.schedule_explorer(res.arrays, res.config)
     spreads = {}
     for clock in live.controls["clock"].options:
