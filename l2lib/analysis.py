@@ -367,44 +367,152 @@ def probe_config(config, l2: float, horizon: float = PROBE_HORIZON, eval_every: 
     return probe
 
 
+class TStarReading(NamedTuple):
+    """t* read off recorded test-accuracy curves (:func:`read_t_star`)."""
+
+    t_star: float  # steps; with several curves, the geometric mean of theirs
+    t_stars: np.ndarray  # (S,) each curve's t*
+    best_accuracy: float  # mean over the curves of each one's maximum
+    num_steps: int  # steps trained (the longest curve's)
+    num_evals: int  # evaluations at steps ≤ num_steps
+    how: str  # one sentence: how t* was read
+
+
+def read_t_star(
+    eval_step,
+    test_accuracy,
+    num_steps=None,
+    diverged=None,
+    *,
+    l2: float | None = None,
+    learning_rate: float | None = None,
+) -> TStarReading:
+    """t*, the step of maximum test accuracy, read off recorded curves — and refused where the
+    curves cannot give it (paper §2; ``book/conventions.md``).
+
+    This is the one reading of t* behind :func:`read_c` (the library's probe) and
+    :func:`l2lib.anymodel.measure_c` (a probe of any model), and it reads a curve recorded by
+    any training loop: evaluation steps and the test accuracy at each.
+
+    t* is the first evaluation step at which the accuracy is maximal; with several curves
+    (seeds of one setup), the geometric mean of their t*. Refused (``ValueError``, one line
+    naming the fix):
+
+    - a diverged curve (flagged in ``diverged``, or with no finite evaluation): its last finite
+      evaluation is not a peak;
+    - a maximum at a curve's last finite evaluation: the run was not trained past its peak, so
+      t* may lie beyond it (train longer);
+    - a maximum at the first evaluation: the peak is not resolved (evaluate more often).
+
+    Args:
+      eval_step: (E,) the steps at which the curves were evaluated, increasing.
+      test_accuracy: (E,) one curve or (S, E) several; NaN where a curve was not evaluated.
+      num_steps: steps each curve was trained, one number or one per curve (default: the
+        last evaluation step); only reported.
+      diverged: per curve, whether it diverged (default: none did).
+      l2, learning_rate: λ₀ (in ½·λ·‖θ‖²) and η of a probe run: given, the messages speak of
+        the probe (λ₀·η·t reached, "raise the horizon") as :func:`read_c`'s do.
+
+    Returns:
+      a :class:`TStarReading`.
+    """
+    probe = l2 is not None and learning_rate is not None
+    owner = "measure_c" if probe else "read_t_star"
+    steps = np.asarray(eval_step)
+    acc = np.asarray(test_accuracy, np.float64)
+    if acc.ndim == 1:
+        acc = acc[None, :]
+    if steps.ndim != 1 or acc.ndim != 2 or acc.shape[1] != steps.shape[0] or steps.size == 0:
+        raise ValueError(
+            f"{owner}: eval_step {steps.shape} and test_accuracy {acc.shape} do not match; pass "
+            "the E evaluation steps and curves of shape (E,) or (S, E)"
+        )
+    if np.any(np.diff(steps) <= 0):
+        raise ValueError(f"{owner}: eval_step must increase; pass the steps in the order trained")
+    m = acc.shape[0]
+    if num_steps is None:
+        num_steps = steps[-1]
+    trained = np.broadcast_to(np.asarray(num_steps), (m,))
+    flagged = np.zeros(m, bool) if diverged is None else np.asarray(diverged, bool)
+    pk = peaks(
+        {
+            "test_accuracy": acc,
+            "eval_step": steps,
+            "diverged_step": np.where(np.broadcast_to(flagged, (m,)), 0, -1),
+        }
+    )
+    if pk.diverged.any() or not np.isfinite(pk.t_star).all():
+        if probe:
+            raise ValueError(f"measure_c: the probe at λ₀={l2:g} diverged; use a smaller λ₀ or η")
+        raise ValueError(
+            "read_t_star: a curve diverged (flagged, or no finite evaluation): its last finite "
+            "evaluation is not a peak; train it at a smaller η"
+        )
+    end = int(trained.max())
+    if pk.censored.any():
+        if probe:
+            raise ValueError(
+                f"measure_c: the probe's best test accuracy is at its last evaluation (step "
+                f"{end}), so t* may lie beyond it; raise the horizon (now λ₀ηt = "
+                f"{l2 * learning_rate * end:.3g})"
+            )
+        raise ValueError(
+            f"read_t_star: the best test accuracy is at the last evaluation (step {end}), so t* "
+            "may lie beyond it; train longer"
+        )
+    if (pk.t_star <= steps[0]).any():
+        if probe:
+            raise ValueError(
+                f"measure_c: the probe peaked at its first evaluation (step {steps[0]}); lower "
+                "eval_every or use a smaller λ₀"
+            )
+        raise ValueError(
+            f"read_t_star: the peak is at the first evaluation (step {steps[0]}); evaluate "
+            "more often"
+        )
+    ts = pk.t_star
+    t_star = float(ts[0]) if len(ts) == 1 else float(np.exp(np.mean(np.log(ts))))
+    best = float(np.mean(pk.best_accuracy))
+    n_evals = int(np.sum(steps <= end))
+    at = ", ".join(f"{t:.0f}" for t in ts)
+    curves = "seeds" if probe else "curves"
+    several = "" if len(ts) == 1 else f" (geometric mean over {len(ts)} {curves}: {at})"
+    if probe:
+        run = (
+            f"every {int(steps[0])} steps of one run at λ₀ = {l2:g}, η = {learning_rate:g}, "
+            f"trained to λ₀ηt = {l2 * learning_rate * end:.3g} ({end} steps)"
+        )
+    else:
+        run = f"from step {steps[0]:g} to {steps[-1]:g} ({end} steps trained)"
+    how = (
+        f"t* = {t_star:.0f} steps{several}: the step of maximum test accuracy ({best:.3f}), read "
+        f"on {n_evals} evaluations {run}"
+    )
+    return TStarReading(t_star, ts, best, end, n_evals, how)
+
+
 def read_c(results: Arrays, config) -> CMeasurement:
     """c from a finished probe (its arrays and its config, as :func:`probe_config` makes them).
 
-    t* is the evaluation step of maximum test accuracy (first on ties); with several seeds,
-    the geometric mean of their t*. c = λ₀·η·t*.
+    t* is read by :func:`read_t_star` (the step of maximum test accuracy, first on ties; with
+    several seeds, the geometric mean of their t*), with its refusals; c = λ₀·η·t*.
 
     Raises:
       ValueError: a probe member diverged, peaked at its last evaluation (t* may lie beyond
         the run), or at its first (the peak is not resolved).
     """
     l2, eta = float(config.grid.l2[0]), float(config.grid.learning_rate[0])
-    pk = peaks(results)
-    steps = np.asarray(results["eval_step"])
-    if pk.diverged.any() or not np.isfinite(pk.t_star).all():
-        raise ValueError(f"measure_c: the probe at λ₀={l2:g} diverged; use a smaller λ₀ or η")
-    end = int(np.asarray(results["num_steps"]).max())
-    if pk.censored.any():
-        raise ValueError(
-            f"measure_c: the probe's best test accuracy is at its last evaluation (step {end}), "
-            f"so t* may lie beyond it; raise the horizon (now λ₀ηt = {l2 * eta * end:.3g})"
-        )
-    if (pk.t_star <= steps[0]).any():
-        raise ValueError(
-            f"measure_c: the probe peaked at its first evaluation (step {steps[0]}); lower "
-            "eval_every or use a smaller λ₀"
-        )
-    ts = pk.t_star
-    t_star = float(ts[0]) if len(ts) == 1 else float(np.exp(np.mean(np.log(ts))))
-    best = float(np.mean(pk.best_accuracy))
-    n_evals = int(np.sum(steps <= end))
-    at = ", ".join(f"{t:.0f}" for t in pk.t_star)
-    seeds = "" if len(pk.t_star) == 1 else f" (geometric mean over {len(pk.t_star)} seeds: {at})"
-    how = (
-        f"t* = {t_star:.0f} steps{seeds}: the step of maximum test accuracy ({best:.3f}), read on "
-        f"{n_evals} evaluations every {int(steps[0])} steps of one run at λ₀ = {l2:g}, "
-        f"η = {eta:g}, trained to λ₀ηt = {l2 * eta * end:.3g} ({end} steps)"
+    m = len(np.asarray(results["test_accuracy"]))
+    diverged = np.asarray(results.get("diverged_step", np.full(m, -1))) >= 0
+    r = read_t_star(
+        results["eval_step"],
+        results["test_accuracy"],
+        np.asarray(results["num_steps"]),
+        diverged,
+        l2=l2,
+        learning_rate=eta,
     )
-    return CMeasurement(l2 * eta * t_star, l2, eta, t_star, best, end, how)
+    return CMeasurement(l2 * eta * r.t_star, l2, eta, r.t_star, r.best_accuracy, r.num_steps, r.how)
 
 
 def measure_c(
