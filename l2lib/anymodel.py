@@ -75,7 +75,9 @@ __all__ = [
     "TStarReading",
     "measure_c",
     "predict_l2",
+    "probe",
     "probe_steps",
+    "read_c",
     "read_t_star",
     "train_l2",
 ]
@@ -116,6 +118,19 @@ class Curves(NamedTuple):
         if num_steps is not None:
             sel &= self.eval_step <= num_steps
         return float(np.max(self.test_accuracy[sel])) if sel.any() else float("nan")
+
+    def provenance(self) -> str:
+        """One line: where, when and how this run was made (from its store entry)."""
+        if self.meta is None:
+            return f"a run of {self.num_steps:,} member-steps, not stored"
+        m = self.meta
+        wall = m.get("wall_s")
+        minutes = f"{wall / 60:.1f} min" if isinstance(wall, (int, float)) else "? min"
+        return (
+            f"Run {m['name']} ({m['scale']}, λ = {self.l2:g}, η = {self.learning_rate:g}): "
+            f"{m.get('member_steps', self.num_steps):,} member-steps, {minutes} on "
+            f"{store_lib.made_on(m)}"
+        )
 
     def read_t_star(self) -> TStarReading:
         """t* of this run (:func:`l2lib.analysis.read_t_star`, with its refusals)."""
@@ -473,6 +488,7 @@ def _train(
     name: str | None,
     store: Any,
     what: Mapping[str, Any],
+    force: bool = False,
 ) -> Curves:
     """Check the inputs, then train (or find in the store) one run; ``num_steps(η)`` is its
     duration, known once η is (it may come from the optimizer's state)."""
@@ -526,7 +542,7 @@ def _train(
         }
         provenance = {
             "dataset": {
-                "name": name,
+                "name": "arrays",
                 "sha256": sha,
                 "num_train": int(x_train.shape[0]),
                 "num_test": int(x_test.shape[0]),
@@ -536,7 +552,7 @@ def _train(
             "member_steps": int(num_steps),
         }
         art = store_lib.load_or_compute_artifact(
-            name, SCALE, params, run, store=store, provenance=provenance
+            name, SCALE, params, run, store=store, force=force, provenance=provenance
         )
         arrays, meta, path = art.arrays, art.meta, art.path
     return Curves(
@@ -571,7 +587,29 @@ def probe_steps(
     return -(-n // eval_every) * eval_every
 
 
-def measure_c(
+def _probe_duration(owner: str, l2: float, horizon: float, eval_every: int, max_steps: int):
+    """``η -> steps`` of the probe, refusing one too long or with too few evaluations."""
+
+    def duration(eta: float) -> int:
+        if horizon / (l2 * eta) > max_steps:
+            _fail(
+                owner,
+                f"the probe needs {horizon / (l2 * eta):.0f} steps to reach λ₀ηt = {horizon:g} "
+                f"but max_steps = {max_steps}; use a larger λ₀ or raise max_steps",
+            )
+        steps = probe_steps(l2, eta, horizon, eval_every)
+        if steps // eval_every < analysis.MIN_PROBE_EVALS:
+            _fail(
+                owner,
+                f"the probe has {steps // eval_every} evaluations (every {eval_every} of {steps} "
+                f"steps), fewer than {analysis.MIN_PROBE_EVALS}; lower eval_every",
+            )
+        return steps
+
+    return duration
+
+
+def probe(
     model: Any,
     optimizer: optax.GradientTransformation,
     loss: Callable[[Any, Any], Any],
@@ -587,9 +625,10 @@ def measure_c(
     max_steps: int = DEFAULT_MAX_STEPS,
     name: str | None = None,
     store: Any = None,
-) -> CMeasurement:
-    r"""Measure c in :math:`t^* \approx c/(\lambda\eta)` for your model with one short run at a
-    large :math:`\lambda_0` (paper §2.3).
+    force: bool = False,
+) -> Curves:
+    r"""The probe of :func:`measure_c`: one short run of your model at a large :math:`\lambda_0`,
+    trained until :math:`\lambda_0 \eta t` reaches ``horizon`` (paper §2.3).
 
     Trains ``model`` with ``optimizer`` on ``loss`` + ½·λ₀·‖θ‖² (coupled: λ₀θ is added to the
     gradient before the optimizer) until λ₀·η·t = ``horizon``, evaluating the test accuracy
@@ -619,20 +658,21 @@ def measure_c(
       max_steps: refuse a probe longer than this.
       name: cache the probe in the store under this name (see the module's docstring).
       store: a :class:`~l2lib.store.Store` or its root (default: the book's store).
+      force: train again and replace the stored run.
 
     Returns:
-      a :class:`~l2lib.analysis.CMeasurement`, as :func:`l2lib.analysis.measure_c` returns.
+      the probe's :class:`Curves`; :func:`read_c` reads c off them.
 
     Raises:
       ValueError: bad input, an optimizer with weight decay, AutoL2 or a learning-rate
-        schedule, a probe too long or with fewer than ``MIN_PROBE_EVALS`` evaluations, a
-        diverged probe, or a peak at its first or last evaluation (one line naming the fix).
+        schedule, or a probe too long or with fewer than ``MIN_PROBE_EVALS`` evaluations (one
+        line naming the fix).
     """
     owner = "measure_c"
     l2 = analysis._positive(owner, "l2", l2, "pass a large λ₀ (e.g. 0.01), where t* is short")
     horizon = analysis._positive(owner, "horizon", horizon, "pass the λ₀·η·t to train to")
     eval_every = _count(owner, "eval_every", eval_every)
-    curves = _train(
+    return _train(
         owner,
         model,
         optimizer,
@@ -648,46 +688,64 @@ def measure_c(
         name=name,
         store=store,
         what={"kind": "probe", "horizon": float(horizon)},
+        force=force,
     )
+
+
+def read_c(curves: Curves) -> CMeasurement:
+    r"""c from a probe's curves (:func:`probe`): :math:`c = \lambda_0 \eta t^*`, with t* read by
+    :func:`l2lib.analysis.read_t_star` — the reading, and the refusals, of the library's own
+    :func:`l2lib.analysis.read_c`.
+
+    Raises:
+      ValueError: the probe diverged, or peaked at its first or last evaluation.
+    """
     r = read_t_star(
         curves.eval_step,
         curves.test_accuracy,
         curves.num_steps,
         [curves.diverged_step >= 0],
-        l2=l2,
+        l2=curves.l2,
         learning_rate=curves.learning_rate,
     )
+    eta = curves.learning_rate
     return CMeasurement(
-        l2 * curves.learning_rate * r.t_star,
-        l2,
-        curves.learning_rate,
-        r.t_star,
-        r.best_accuracy,
-        r.num_steps,
-        r.how,
+        curves.l2 * eta * r.t_star, curves.l2, eta, r.t_star, r.best_accuracy, r.num_steps, r.how
     )
 
 
-def _probe_duration(owner: str, l2: float, horizon: float, eval_every: int, max_steps: int):
-    """``η -> steps`` of the probe, refusing one too long or with too few evaluations."""
+def measure_c(
+    model: Any,
+    optimizer: optax.GradientTransformation,
+    loss: Callable[[Any, Any], Any],
+    train: Data,
+    test: tuple[Any, Any],
+    **kwargs: Any,
+) -> CMeasurement:
+    r"""Measure c in :math:`t^* \approx c/(\lambda\eta)` for your model with one short run at a
+    large :math:`\lambda_0` (paper §2.3): ``read_c(probe(...))``.
 
-    def duration(eta: float) -> int:
-        if horizon / (l2 * eta) > max_steps:
-            _fail(
-                owner,
-                f"the probe needs {horizon / (l2 * eta):.0f} steps to reach λ₀ηt = {horizon:g} "
-                f"but max_steps = {max_steps}; use a larger λ₀ or raise max_steps",
-            )
-        steps = probe_steps(l2, eta, horizon, eval_every)
-        if steps // eval_every < analysis.MIN_PROBE_EVALS:
-            _fail(
-                owner,
-                f"the probe has {steps // eval_every} evaluations (every {eval_every} of {steps} "
-                f"steps), fewer than {analysis.MIN_PROBE_EVALS}; lower eval_every",
-            )
-        return steps
+    Trains the probe (:func:`probe`: ``model`` with ``optimizer`` on ``loss`` + ½·λ₀·‖θ‖²,
+    coupled, until λ₀·η·t = ``horizon``), reads t*, the step of maximum test accuracy, and
+    returns :math:`c = \lambda_0 \eta t^*`. Then :func:`predict_l2` gives
+    :math:`\lambda_{opt} = c/(\eta T)` for a budget of T steps with the same network, data,
+    batch size, optimizer and η.
 
-    return duration
+    Args:
+      model, optimizer, loss, train, test: as for :func:`probe`.
+      **kwargs: :func:`probe`'s keywords: ``l2`` (λ₀), ``eval_every`` (both required),
+        ``learning_rate``, ``horizon``, ``batch_size``, ``seed``, ``max_steps``, ``name``,
+        ``store``, ``force``.
+
+    Returns:
+      a :class:`~l2lib.analysis.CMeasurement`, as :func:`l2lib.analysis.measure_c` returns.
+
+    Raises:
+      ValueError: what :func:`probe` and :func:`read_c` refuse: an optimizer with weight decay,
+        AutoL2 or a schedule, a probe too long or too coarse, a diverged probe, or a peak at its
+        first or last evaluation (one line naming the fix).
+    """
+    return read_c(probe(model, optimizer, loss, train, test, **kwargs))
 
 
 def train_l2(
@@ -705,6 +763,7 @@ def train_l2(
     seed: int = 0,
     name: str | None = None,
     store: Any = None,
+    force: bool = False,
 ) -> Curves:
     """Train your model for ``num_steps`` steps on ``loss`` + ½·λ·‖θ‖² and record its curves.
 
@@ -738,4 +797,5 @@ def train_l2(
         name=name,
         store=store,
         what={"kind": "train"},
+        force=force,
     )

@@ -164,6 +164,13 @@ def test_an_iterator_of_batches_gives_the_same_c(ds, library):
 def test_cached_runs_are_read_back_and_never_retrained(ds, library, tmp_path, monkeypatch):
     first = probe(ds, my_model(), name="my_mlp", store=tmp_path)
     assert first == library[0]
+    run = anymodel.probe(
+        my_model(), optax.sgd(ETA), cross_entropy, (ds.x_train, ds.y_train),
+        (ds.x_test, ds.y_test), l2=L2, learning_rate=ETA, eval_every=EVERY, batch_size=BATCH,
+        name="my_mlp", store=tmp_path,
+    )  # fmt: skip
+    assert anymodel.read_c(run) == first and run.path is not None
+    assert "400 member-steps" in run.provenance() and run.meta["l2lib_version"]
     (entry,) = store.Store(tmp_path).entries()
     assert entry.name == "my_mlp" and entry.scale == anymodel.SCALE and entry.status == "current"
     monkeypatch.setenv("L2LIB_FORBID_TRAINING", "1")
