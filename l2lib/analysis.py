@@ -124,7 +124,7 @@ def fit_timescale(
     seed: int = 0,
     diverged: np.ndarray | None = None,
 ) -> TimescaleFit:
-    """Fit t* ≈ c/(λη) on log axes (paper §2.1, Fig. 2).
+    r"""Fit :math:`t^* \approx c/(\lambda\eta)` on log axes (paper §2.1, Fig. 2).
 
     The slope comes from least squares of log10 t* on log10(λη); c is the geometric mean of
     λ·η·t* (the least-squares intercept when the slope is fixed at −1). Intervals are
@@ -324,7 +324,9 @@ def _positive(owner: str, name: str, value, fix: str) -> float:
 
 
 def predict_l2(c: float, learning_rate: float, num_steps: float) -> float:
-    """The λ that is best for a budget of ``num_steps`` steps: λ_opt = c/(η·T) (paper §2.3).
+    r"""The λ that is best for a budget of ``num_steps`` steps (paper §2.3):
+
+    .. math:: \lambda_{\rm opt} = \frac{c}{\eta T}.
 
     It is the λ whose time scale c/(λη) (chapter 1) equals the budget: a larger λ reaches its
     peak early and then wastes the remaining steps at a worse plateau; a smaller one has not
@@ -1112,7 +1114,7 @@ def truncate(results: Arrays, num_steps: int) -> dict[str, np.ndarray]:
 
 
 def slope_score(l2: np.ndarray, learning_rate: np.ndarray):
-    """|slope + 1| of log10 t* on log10 λη (a null's score: smaller is closer to the claim)."""
+    """``|slope + 1|`` of log10 t* on log10 λη (a null's score: smaller is closer to the claim)."""
     x = np.log10(np.asarray(l2, np.float64) * np.asarray(learning_rate, np.float64))
 
     def score(t_star: np.ndarray) -> float:
@@ -1149,7 +1151,7 @@ def collapse_score(l2: np.ndarray, learning_rate: np.ndarray):
 
 
 def horizon_score(num_groups: int):
-    """|log2 median t*(T)/t*(T/2)| for a vector holding first the G values of t*(T), then the
+    """``|log2 median t*(T)/t*(T/2)|`` for a vector holding first the G values of t*(T), then the
     G of t*(T/2) (0: the peak stays; 1: it moves with the end of the run)."""
 
     def score(t_star: np.ndarray) -> float:

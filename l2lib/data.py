@@ -73,7 +73,7 @@ IDX_FILES = {
 
 
 class Dataset(NamedTuple):
-    """Training and test arrays: x float32 (N, *shape), y int32 (N,) class indices."""
+    """Training and test arrays: ``x`` float32 ``(N, *shape)``, ``y`` int32 ``(N,)`` class indices."""
 
     x_train: np.ndarray
     y_train: np.ndarray
