@@ -15,6 +15,12 @@ itself (``adamw``, ``add_decayed_weights``: refused) and η must be constant (a 
 refused: c is defined at a constant η). t* is read by :func:`l2lib.analysis.read_t_star`, the
 same reading, with the same refusals, as the library's own probe (:func:`l2lib.analysis.measure_c`).
 
+An ``nnx.Module`` is called as ``model(x)`` in training and at evaluation alike, and its state
+other than ``nnx.Param`` (dropout's RNG counts, batch statistics) is carried from step to step;
+the loop does not switch a network between training and evaluation modes: for one that must
+(dropout), train it in your own loop and read its curve with :func:`read_t_star`. Only
+``nnx.Param`` enters ‖θ‖².
+
 The training loop is the engine's (:mod:`l2lib.train`) for one member: with ``seed`` s the
 parameters of an ``(init, apply)`` pair are ``init(k_init)`` and epoch e draws its batches
 from ``jax.random.permutation(fold_in(k_data, e), n)`` (incomplete last batch dropped), with
