@@ -13,6 +13,63 @@ from typing import NamedTuple
 
 import numpy as np
 
+__all__ = [
+    "MIN_PROBE_EVALS",
+    "NULL_ALPHA",
+    "NULL_DRAWS",
+    "PREMISE_ACCURACY",
+    "PROBE_HORIZON",
+    "SMOOTH_EVALS",
+    "best_within",
+    "c_per_learning_rate",
+    "c_spread_score",
+    "clock_at_peak",
+    "clock_collapse",
+    "ClockCollapse",
+    "CMeasurement",
+    "Collapse",
+    "collapse",
+    "collapse_score",
+    "decay_steps",
+    "extremum_step",
+    "first_step_reaching",
+    "fit_timescale",
+    "fitted_after",
+    "horizon_score",
+    "integrated_clock",
+    "late_trend",
+    "LateTrend",
+    "lr_schedule",
+    "mean_over_seeds",
+    "measure_c",
+    "members_where",
+    "naive_clock",
+    "null_test",
+    "NullTest",
+    "Optimum",
+    "optimum",
+    "Peaks",
+    "peaks",
+    "predict_l2",
+    "probe_config",
+    "read_c",
+    "read_t_star",
+    "scaled_budget",
+    "scaled_time",
+    "ScaledBudget",
+    "ScheduleValidation",
+    "seed_peaks",
+    "SeedPeaks",
+    "slope_score",
+    "smooth",
+    "TimescaleFit",
+    "truncate",
+    "TStarReading",
+    "validate_prediction",
+    "validate_schedule_prediction",
+    "Validation",
+]
+
 Arrays = Mapping[str, np.ndarray]
 
 
@@ -67,7 +124,7 @@ def fit_timescale(
     seed: int = 0,
     diverged: np.ndarray | None = None,
 ) -> TimescaleFit:
-    """Fit t* ≈ c/(λη) on log axes (paper §2.1, Fig. 2).
+    r"""Fit :math:`t^* \approx c/(\lambda\eta)` on log axes (paper §2.1, Fig. 2).
 
     The slope comes from least squares of log10 t* on log10(λη); c is the geometric mean of
     λ·η·t* (the least-squares intercept when the slope is fixed at −1). Intervals are
@@ -267,7 +324,9 @@ def _positive(owner: str, name: str, value, fix: str) -> float:
 
 
 def predict_l2(c: float, learning_rate: float, num_steps: float) -> float:
-    """The λ that is best for a budget of ``num_steps`` steps: λ_opt = c/(η·T) (paper §2.3).
+    r"""The λ that is best for a budget of ``num_steps`` steps (paper §2.3):
+
+    .. math:: \lambda_{\rm opt} = \frac{c}{\eta T}.
 
     It is the λ whose time scale c/(λη) (chapter 1) equals the budget: a larger λ reaches its
     peak early and then wastes the remaining steps at a worse plateau; a smaller one has not
@@ -367,44 +426,152 @@ def probe_config(config, l2: float, horizon: float = PROBE_HORIZON, eval_every: 
     return probe
 
 
+class TStarReading(NamedTuple):
+    """t* read off recorded test-accuracy curves (:func:`read_t_star`)."""
+
+    t_star: float  # steps; with several curves, the geometric mean of theirs
+    t_stars: np.ndarray  # (S,) each curve's t*
+    best_accuracy: float  # mean over the curves of each one's maximum
+    num_steps: int  # steps trained (the longest curve's)
+    num_evals: int  # evaluations at steps ≤ num_steps
+    how: str  # one sentence: how t* was read
+
+
+def read_t_star(
+    eval_step,
+    test_accuracy,
+    num_steps=None,
+    diverged=None,
+    *,
+    l2: float | None = None,
+    learning_rate: float | None = None,
+) -> TStarReading:
+    """t*, the step of maximum test accuracy, read off recorded curves — and refused where the
+    curves cannot give it (paper §2; ``book/conventions.md``).
+
+    This is the one reading of t* behind :func:`read_c` (the library's probe) and
+    :func:`l2lib.anymodel.measure_c` (a probe of any model), and it reads a curve recorded by
+    any training loop: evaluation steps and the test accuracy at each.
+
+    t* is the first evaluation step at which the accuracy is maximal; with several curves
+    (seeds of one setup), the geometric mean of their t*. Refused (``ValueError``, one line
+    naming the fix):
+
+    - a diverged curve (flagged in ``diverged``, or with no finite evaluation): its last finite
+      evaluation is not a peak;
+    - a maximum at a curve's last finite evaluation: the run was not trained past its peak, so
+      t* may lie beyond it (train longer);
+    - a maximum at the first evaluation: the peak is not resolved (evaluate more often).
+
+    Args:
+      eval_step: (E,) the steps at which the curves were evaluated, increasing.
+      test_accuracy: (E,) one curve or (S, E) several; NaN where a curve was not evaluated.
+      num_steps: steps each curve was trained, one number or one per curve (default: the
+        last evaluation step); only reported.
+      diverged: per curve, whether it diverged (default: none did).
+      l2, learning_rate: λ₀ (in ½·λ·‖θ‖²) and η of a probe run: given, the messages speak of
+        the probe (λ₀·η·t reached, "raise the horizon") as :func:`read_c`'s do.
+
+    Returns:
+      a :class:`TStarReading`.
+    """
+    probe = l2 is not None and learning_rate is not None
+    owner = "measure_c" if probe else "read_t_star"
+    steps = np.asarray(eval_step)
+    acc = np.asarray(test_accuracy, np.float64)
+    if acc.ndim == 1:
+        acc = acc[None, :]
+    if steps.ndim != 1 or acc.ndim != 2 or acc.shape[1] != steps.shape[0] or steps.size == 0:
+        raise ValueError(
+            f"{owner}: eval_step {steps.shape} and test_accuracy {acc.shape} do not match; pass "
+            "the E evaluation steps and curves of shape (E,) or (S, E)"
+        )
+    if np.any(np.diff(steps) <= 0):
+        raise ValueError(f"{owner}: eval_step must increase; pass the steps in the order trained")
+    m = acc.shape[0]
+    if num_steps is None:
+        num_steps = steps[-1]
+    trained = np.broadcast_to(np.asarray(num_steps), (m,))
+    flagged = np.zeros(m, bool) if diverged is None else np.asarray(diverged, bool)
+    pk = peaks(
+        {
+            "test_accuracy": acc,
+            "eval_step": steps,
+            "diverged_step": np.where(np.broadcast_to(flagged, (m,)), 0, -1),
+        }
+    )
+    if pk.diverged.any() or not np.isfinite(pk.t_star).all():
+        if probe:
+            raise ValueError(f"measure_c: the probe at λ₀={l2:g} diverged; use a smaller λ₀ or η")
+        raise ValueError(
+            "read_t_star: a curve diverged (flagged, or no finite evaluation): its last finite "
+            "evaluation is not a peak; train it at a smaller η"
+        )
+    end = int(trained.max())
+    if pk.censored.any():
+        if probe:
+            raise ValueError(
+                f"measure_c: the probe's best test accuracy is at its last evaluation (step "
+                f"{end}), so t* may lie beyond it; raise the horizon (now λ₀ηt = "
+                f"{l2 * learning_rate * end:.3g})"
+            )
+        raise ValueError(
+            f"read_t_star: the best test accuracy is at the last evaluation (step {end}), so t* "
+            "may lie beyond it; train longer"
+        )
+    if (pk.t_star <= steps[0]).any():
+        if probe:
+            raise ValueError(
+                f"measure_c: the probe peaked at its first evaluation (step {steps[0]}); lower "
+                "eval_every or use a smaller λ₀"
+            )
+        raise ValueError(
+            f"read_t_star: the peak is at the first evaluation (step {steps[0]}); evaluate "
+            "more often"
+        )
+    ts = pk.t_star
+    t_star = float(ts[0]) if len(ts) == 1 else float(np.exp(np.mean(np.log(ts))))
+    best = float(np.mean(pk.best_accuracy))
+    n_evals = int(np.sum(steps <= end))
+    at = ", ".join(f"{t:.0f}" for t in ts)
+    curves = "seeds" if probe else "curves"
+    several = "" if len(ts) == 1 else f" (geometric mean over {len(ts)} {curves}: {at})"
+    if probe:
+        run = (
+            f"every {int(steps[0])} steps of one run at λ₀ = {l2:g}, η = {learning_rate:g}, "
+            f"trained to λ₀ηt = {l2 * learning_rate * end:.3g} ({end} steps)"
+        )
+    else:
+        run = f"from step {steps[0]:g} to {steps[-1]:g} ({end} steps trained)"
+    how = (
+        f"t* = {t_star:.0f} steps{several}: the step of maximum test accuracy ({best:.3f}), read "
+        f"on {n_evals} evaluations {run}"
+    )
+    return TStarReading(t_star, ts, best, end, n_evals, how)
+
+
 def read_c(results: Arrays, config) -> CMeasurement:
     """c from a finished probe (its arrays and its config, as :func:`probe_config` makes them).
 
-    t* is the evaluation step of maximum test accuracy (first on ties); with several seeds,
-    the geometric mean of their t*. c = λ₀·η·t*.
+    t* is read by :func:`read_t_star` (the step of maximum test accuracy, first on ties; with
+    several seeds, the geometric mean of their t*), with its refusals; c = λ₀·η·t*.
 
     Raises:
       ValueError: a probe member diverged, peaked at its last evaluation (t* may lie beyond
         the run), or at its first (the peak is not resolved).
     """
     l2, eta = float(config.grid.l2[0]), float(config.grid.learning_rate[0])
-    pk = peaks(results)
-    steps = np.asarray(results["eval_step"])
-    if pk.diverged.any() or not np.isfinite(pk.t_star).all():
-        raise ValueError(f"measure_c: the probe at λ₀={l2:g} diverged; use a smaller λ₀ or η")
-    end = int(np.asarray(results["num_steps"]).max())
-    if pk.censored.any():
-        raise ValueError(
-            f"measure_c: the probe's best test accuracy is at its last evaluation (step {end}), "
-            f"so t* may lie beyond it; raise the horizon (now λ₀ηt = {l2 * eta * end:.3g})"
-        )
-    if (pk.t_star <= steps[0]).any():
-        raise ValueError(
-            f"measure_c: the probe peaked at its first evaluation (step {steps[0]}); lower "
-            "eval_every or use a smaller λ₀"
-        )
-    ts = pk.t_star
-    t_star = float(ts[0]) if len(ts) == 1 else float(np.exp(np.mean(np.log(ts))))
-    best = float(np.mean(pk.best_accuracy))
-    n_evals = int(np.sum(steps <= end))
-    at = ", ".join(f"{t:.0f}" for t in pk.t_star)
-    seeds = "" if len(pk.t_star) == 1 else f" (geometric mean over {len(pk.t_star)} seeds: {at})"
-    how = (
-        f"t* = {t_star:.0f} steps{seeds}: the step of maximum test accuracy ({best:.3f}), read on "
-        f"{n_evals} evaluations every {int(steps[0])} steps of one run at λ₀ = {l2:g}, "
-        f"η = {eta:g}, trained to λ₀ηt = {l2 * eta * end:.3g} ({end} steps)"
+    m = len(np.asarray(results["test_accuracy"]))
+    diverged = np.asarray(results.get("diverged_step", np.full(m, -1))) >= 0
+    r = read_t_star(
+        results["eval_step"],
+        results["test_accuracy"],
+        np.asarray(results["num_steps"]),
+        diverged,
+        l2=l2,
+        learning_rate=eta,
     )
-    return CMeasurement(l2 * eta * t_star, l2, eta, t_star, best, end, how)
+    return CMeasurement(l2 * eta * r.t_star, l2, eta, r.t_star, r.best_accuracy, r.num_steps, r.how)
 
 
 def measure_c(
@@ -947,7 +1114,7 @@ def truncate(results: Arrays, num_steps: int) -> dict[str, np.ndarray]:
 
 
 def slope_score(l2: np.ndarray, learning_rate: np.ndarray):
-    """|slope + 1| of log10 t* on log10 λη (a null's score: smaller is closer to the claim)."""
+    """``|slope + 1|`` of log10 t* on log10 λη (a null's score: smaller is closer to the claim)."""
     x = np.log10(np.asarray(l2, np.float64) * np.asarray(learning_rate, np.float64))
 
     def score(t_star: np.ndarray) -> float:
@@ -984,7 +1151,7 @@ def collapse_score(l2: np.ndarray, learning_rate: np.ndarray):
 
 
 def horizon_score(num_groups: int):
-    """|log2 median t*(T)/t*(T/2)| for a vector holding first the G values of t*(T), then the
+    """``|log2 median t*(T)/t*(T/2)|`` for a vector holding first the G values of t*(T), then the
     G of t*(T/2) (0: the peak stays; 1: it moves with the end of the run)."""
 
     def score(t_star: np.ndarray) -> float:

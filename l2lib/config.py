@@ -19,6 +19,26 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = [
+    "CURVE_KEYS",
+    "DATA_SOURCES",
+    "SEED_LIMIT",
+    "SIGNAL_DATASETS",
+    "TRAIN_CURVE_KEYS",
+    "AutoL2Config",
+    "ci",
+    "cpu",
+    "curve_keys",
+    "DataConfig",
+    "DurationConfig",
+    "Experiment",
+    "GridConfig",
+    "InvalidInputError",
+    "ModelConfig",
+    "OptimizerConfig",
+    "paper",
+]
+
 DATASETS = ("mnist1d", "digits", "mnist", "fashion_mnist", "cifar10")
 #: Where a data set's arrays come from: ``None`` is the data set's default (generated locally,
 #: scikit-learn, or TFDS); ``idx`` reads the original IDX files of MNIST / Fashion-MNIST

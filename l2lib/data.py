@@ -42,6 +42,21 @@ import numpy as np
 
 from l2lib.config import DataConfig, InvalidInputError
 
+__all__ = [
+    "DIGITS_NUM_TEST",
+    "IDX_DEFAULT_DIRS",
+    "IDX_FILES",
+    "TFDS_SPLITS",
+    "cache_dir",
+    "Dataset",
+    "DataUnavailableError",
+    "idx_dir",
+    "load",
+    "MalformedDataError",
+    "mnist1d_args",
+    "read_idx",
+]
+
 #: Examples held out for testing from scikit-learn's 1797 digits, and the split's seed.
 DIGITS_NUM_TEST = 500
 DIGITS_SPLIT_SEED = 0
@@ -58,7 +73,7 @@ IDX_FILES = {
 
 
 class Dataset(NamedTuple):
-    """Training and test arrays: x float32 (N, *shape), y int32 (N,) class indices."""
+    """Training and test arrays: ``x`` float32 ``(N, *shape)``, ``y`` int32 ``(N,)`` class indices."""
 
     x_train: np.ndarray
     y_train: np.ndarray

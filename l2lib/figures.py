@@ -20,6 +20,45 @@ import plotly.graph_objects as go
 
 from l2lib import analysis
 
+__all__ = [
+    "LOG_POINTS",
+    "accuracy_curves",
+    "add_grid_sliders",
+    "add_member_sliders",
+    "add_value_slider",
+    "autol2_budget",
+    "autol2_comparison",
+    "autol2_signal",
+    "bn_norms",
+    "budget_curves",
+    "budget_grid",
+    "clocks_at_peak",
+    "collapse_curves",
+    "color_for",
+    "hessian_eigs",
+    "kernel_vs_width",
+    "l2_decay",
+    "lambda_colors",
+    "log_subsample",
+    "null_histogram",
+    "optimum_against_budget",
+    "outputs_vs_width",
+    "prediction_accuracy",
+    "probe_curve",
+    "scaled_budget_by_horizon",
+    "scaled_budget_by_lr",
+    "schedule_curves",
+    "schedule_l2opt",
+    "seed_mean_curves",
+    "seed_timescale_fit",
+    "show",
+    "theory_comparison",
+    "theory_test_curves",
+    "timescale_fit",
+    "width_errors",
+    "with_effective_lr",
+]
+
 Arrays = Mapping[str, np.ndarray]
 
 FAINT = 0.12

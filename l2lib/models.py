@@ -31,6 +31,23 @@ from flax import nnx
 
 from l2lib.config import ModelConfig
 
+__all__ = [
+    "BN_EPSILON",
+    "CNN",
+    "CNN_LAYERS_PER_STAGE",
+    "KERNEL_SIZE",
+    "MLP",
+    "WRN_STEM_CHANNELS",
+    "BatchNorm",
+    "build",
+    "Conv",
+    "count_params",
+    "Dense",
+    "flops_per_example",
+    "WideResNet",
+    "WideResNetBlock",
+]
+
 #: Batch-norm ε in ``(x − μ)/√(σ² + ε)``: the default of the authors' ``stax.BatchNorm``.
 BN_EPSILON = 1e-5
 #: Spatial size of every convolution kernel (3×3 in 2-D, 3 in 1-D).

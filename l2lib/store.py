@@ -156,7 +156,50 @@ WRITER_WAIT_S = 60.0
 #: Reads of an entry before its files' disagreement is believed (see the module docstring).
 READ_ATTEMPTS = 20
 
-__all__ = ["InvalidInputError"]  # re-exported: load_or_run raises it for bad input
+# InvalidInputError is re-exported: load_or_run raises it for bad input.
+__all__ = [
+    "CURVE_KEYS",
+    "ENGINE_VERSION",
+    "FORCED_MARK",
+    "FORMAT_VERSION",
+    "MEMBER_KEYS",
+    "META_FIELDS",
+    "READ_ATTEMPTS",
+    "WRITER_WAIT_S",
+    "Artifact",
+    "artifact_command",
+    "artifact_key",
+    "check_arrays",
+    "check_golden",
+    "compare_golden",
+    "compute_golden",
+    "CorruptEntryError",
+    "dataset_fingerprint",
+    "default_root",
+    "device_info",
+    "entry_key",
+    "EntryInfo",
+    "environment",
+    "golden_configs",
+    "golden_numbers",
+    "InvalidInputError",
+    "load_or_compute_artifact",
+    "load_or_run",
+    "made_on",
+    "MissingEntryError",
+    "Problem",
+    "read_golden",
+    "ReadOnlyStoreError",
+    "registered",
+    "repo_root",
+    "rerun_command",
+    "Results",
+    "StaleEntryError",
+    "Store",
+    "StoreError",
+    "sweep_command",
+    "write_golden",
+]
 
 
 def rerun_command(

@@ -38,6 +38,17 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+__all__ = [
+    "empirical_ntk",
+    "hessian_extreme_eigs",
+    "HessianExtremes",
+    "kernel_at",
+    "kernel_decay_rate",
+    "kernel_ridge",
+    "relu_ntk",
+    "ReluKernels",
+]
+
 Array = jax.Array
 ArrayLike = jax.typing.ArrayLike
 

@@ -57,6 +57,30 @@ from l2lib import config, models, validate
 from l2lib import data as data_lib
 from l2lib.config import Experiment
 
+__all__ = [
+    "AUGMENT_STREAM",
+    "GROUP_CONTEXT",
+    "MEMBER_AXIS",
+    "MEMBERS_PER_DEVICE_ENV",
+    "TRACE_COUNT",
+    "TRAIN_STEPS",
+    "concat_results",
+    "data_loss",
+    "EpochOrders",
+    "GridTrainer",
+    "integrated_lr",
+    "lr_at",
+    "MemberState",
+    "no_orders",
+    "orders_count",
+    "plan_groups",
+    "resolve_members_per_device",
+    "run_group",
+    "soft_data_loss",
+    "sq_norm",
+    "train_grid",
+]
+
 #: SGD member-steps run by this process (all members of a chunk count, frozen ones included).
 #: The book's build asserts that it stays 0: chapters read the store, they never train.
 TRAIN_STEPS = 0

@@ -17,6 +17,15 @@ import numpy as np
 
 from l2lib import analysis, figures
 
+__all__ = [
+    "autol2_explorer",
+    "budget_explorer",
+    "Live",
+    "schedule_explorer",
+    "theory_explorer",
+    "timescale_explorer",
+]
+
 
 def _static_note(what: str):
     from IPython.display import HTML
