@@ -109,7 +109,6 @@ def test_a_right_c_beats_its_null_and_a_random_one_does_not():
     # A probe run ten times past its t*: a t* drawn from it gives c anywhere in (0, 10c].
     pr = premise_ch2.read_probe("x", _probe_arrays(t_true, num_evals=400))
     val = premise_ch2.validate(sweep, _predicted(pr), pr)
-    at = {v.budget: v for v in val}
     assert all(v.ratio <= 1.34 for v in val) and all(v.gap <= 0.02 for v in val)
     null = analysis.null_test(
         premise_ch2.ratio_score(val, pr), np.array([pr.t_star]), [pr.candidates]
