@@ -147,3 +147,84 @@ def test_no_output_or_table_overflows_at_1300px(built_book: Path, docname: str) 
         page.wait_for_timeout(300)
         problems = page.evaluate(OVERFLOW)
         assert not problems, problems
+
+
+#: The first screen a reader sees on a laptop: 1300 × 800 CSS pixels, before any scrolling.
+FIRST_SCREEN = {"width": 1300, "height": 800}
+
+FIRST_SCREEN_BOXES = """() => {
+    const article = document.querySelector('article.bd-article') || document.querySelector('main');
+    const h1 = article.querySelector('h1');
+    const after = e => h1.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING;
+    // The opening paragraph: the first non-empty prose paragraph after the title (not a code
+    // cell's, nor a table's).
+    const p = [...article.querySelectorAll('p')].find(
+        e => after(e) && !e.closest('.cell, table') && e.textContent.trim());
+    const table = article.querySelector('table.l2-verdict');
+    const box = e => {
+        if (!e) return null;
+        const r = e.getBoundingClientRect();
+        return {top: r.top, bottom: r.bottom, left: r.left, right: r.right,
+                width: r.width, height: r.height};
+    };
+    return {
+        scrollY: window.scrollY,
+        h1: box(h1),
+        p: box(p),
+        table: box(table),
+        head: table && box(table.querySelector('thead tr') || table.rows[0]),
+        row: table && box(table.querySelector('tbody tr')),
+        text: p ? p.textContent.slice(0, 60) : null,
+    };
+}"""
+
+
+def off_screen(box: dict | None, size: dict[str, int] = FIRST_SCREEN) -> str | None:
+    """Why ``box`` (a bounding box in viewport pixels) is not wholly on the first screen."""
+    if box is None:
+        return "missing"
+    if box["width"] <= 0 or box["height"] <= 0:
+        return "not rendered (empty box)"
+    if box["top"] < 0 or box["left"] < 0:
+        return f"starts above or left of the screen ({box['left']:.0f}, {box['top']:.0f})"
+    if box["bottom"] > size["height"] or box["right"] > size["width"]:
+        return f"ends at ({box['right']:.0f}, {box['bottom']:.0f}), beyond {size['width']}×{size['height']}"
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("docname", CHAPTERS)
+def test_first_screen_shows_title_opening_and_verdict(
+    built_book: Path,  # noqa: F811
+    docname: str,
+    tmp_path: Path,
+) -> None:
+    """A chapter's first screen at 1300 × 800, before scrolling: its title, its opening
+    paragraph and the top of its verdict table (header and first claim row), each wholly inside
+    the viewport, in that order. The screenshot is saved as ``<chapter>.png`` in tmp_path."""
+    path = page_of(built_book, docname)
+    with open_page(path, root=built_book, viewport=FIRST_SCREEN) as (page, errors, blocked):
+        # Typeset math and web fonts change line heights: measure after both.
+        page.evaluate("() => document.fonts.ready.then(() => true)")
+        page.evaluate(
+            "() => window.MathJax && MathJax.startup && MathJax.startup.promise"
+            " ? MathJax.startup.promise.then(() => true) : true"
+        )
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(tmp_path / f"{Path(docname).name}.png"))
+        boxes = page.evaluate(FIRST_SCREEN_BOXES)
+    assert boxes["scrollY"] == 0, boxes["scrollY"]
+    problems = {
+        what: why
+        for what, why in (
+            ("title", off_screen(boxes["h1"])),
+            (f"opening paragraph {boxes['text']!r}", off_screen(boxes["p"])),
+            ("verdict table header", off_screen(boxes["head"])),
+            ("verdict table's first claim", off_screen(boxes["row"])),
+        )
+        if why
+    }
+    assert not problems, f"{docname} at 1300×800 (screenshot {tmp_path}): {problems}"
+    assert boxes["h1"]["bottom"] <= boxes["p"]["top"] <= boxes["table"]["top"], boxes
+    assert not errors, errors.errors
+    assert not blocked, blocked
