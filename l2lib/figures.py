@@ -1721,6 +1721,85 @@ def seed_timescale_fit(
     return _timescale_layout(fig, tlr, lrs, title, "t* (steps)")
 
 
+def collapse_spread(
+    peaks: analysis.SeedPeaks,
+    used: np.ndarray,
+    null: analysis.NullTest | None = None,
+    goal: float | None = None,
+    title: str = "What the collapse claim measures",
+) -> go.Figure:
+    """The collapse claim's two spreads side by side (paper Fig. 2b, as a number): for every
+    used (λ, η), log₁₀ t* (left) and log₁₀ λη·t* (right), each as its distance in decades from
+    its own mean, joined by a line; black bars are ±1 standard deviation, the spreads of
+    :func:`l2lib.analysis.collapse`, whose ratio (right/left) the claim compares with ``goal``
+    and with its ``null`` (t* drawn from each member's own run). Rescaling time by λη collapses
+    the peaks when the right column is much narrower than the left. Colour by λ, symbol by η."""
+    used = np.asarray(used, bool) & np.isfinite(peaks.t_star)
+    l2, lr, ts = peaks.l2[used], peaks.learning_rate[used], peaks.t_star[used]
+    col = analysis.collapse(l2, lr, ts, np.ones(len(ts), bool))
+    lt = np.log10(ts)
+    ls = lt + np.log10(l2 * lr)
+    dev = np.stack([lt - lt.mean(), ls - ls.mean()], axis=1)
+    colors = lambda_colors(l2.tolist())
+    lrs = sorted(set(lr.tolist()))
+    symbols = ("circle", "square", "diamond", "triangle-up")
+    fig = go.Figure()
+    for i in np.lexsort((lr, l2)):  # legend by λ, then η
+        a, b = float(l2[i]), float(lr[i])
+        fig.add_trace(
+            go.Scatter(
+                x=[0, 1],
+                y=dev[i],
+                mode="lines+markers",
+                line=dict(color=colors[a], width=1),
+                marker=dict(size=10, symbol=symbols[lrs.index(b) % len(symbols)]),
+                name=f"λ={_fmt(a)}, η={_fmt(b)}",
+                customdata=[[ts[i]], [a * b * ts[i]]],
+                hovertemplate=f"λ={_fmt(a)} η={_fmt(b)}<br>%{{customdata[0]:.4g}}"
+                "<br>%{y:+.2f} decades from the mean<extra></extra>",
+            )
+        )
+    spreads = [col.spread_steps, col.spread_scaled]
+    fig.add_trace(
+        go.Scatter(
+            x=[-0.18, 1.18],
+            y=[0.0, 0.0],
+            mode="markers",
+            marker=dict(color="black", size=12, symbol="line-ew-open"),
+            error_y=dict(type="data", array=spreads, color="black", thickness=3, width=8),
+            name="±1 std: the spreads the claim compares",
+            customdata=spreads,
+            hovertemplate="std %{customdata:.3f} decades<extra></extra>",
+        )
+    )
+    for x, s in zip((-0.18, 1.18), spreads):
+        fig.add_annotation(
+            x=x, y=s, text=f"std {s:.2f}", showarrow=False, yshift=12, font=dict(size=12)
+        )
+    verdict = f"ratio {col.ratio:.2f}"
+    if goal is not None:
+        verdict += f" (goal ≤ {goal:.2g})"
+    if null is not None:
+        verdict += f"; random t*: median ratio {null.null_median:.2f}, p = {null.p_value:.3f}"
+    fig.update_layout(
+        title=dict(
+            text=title,
+            subtitle=dict(
+                text=f"std {col.spread_steps:.2f} → {col.spread_scaled:.2f} decades: {verdict}"
+            ),
+        ),
+        xaxis=dict(
+            tickvals=[0, 1],
+            ticktext=["log₁₀ t* (steps)", "log₁₀ λη·t*"],
+            range=[-0.5, 1.5],
+            zeroline=False,
+        ),
+        yaxis=dict(title="decades from the column's mean", zeroline=True),
+        margin=dict(t=90),
+    )
+    return fig
+
+
 def null_histogram(null: analysis.NullTest, what: str, goal: float | None = None, title: str = ""):
     """The null distribution of a claim's score (t* drawn from each member's own run) as a
     step histogram, with the measured score (red) and the goal's threshold (dashed), if any."""
