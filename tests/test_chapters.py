@@ -29,15 +29,17 @@ VISIBLE_TRACES = (
     """gd => gd.data.filter(t => t.visible !== false && t.visible !== 'legendonly').length"""
 )
 
-#: Per figure of the page: its visibility sliders that open on "all", with the number of traces
-#: they then draw that some other step hides (a fit line drawn at every step does not count),
+#: Per figure of the page: its λ sliders (visibility) that open on "all", with the number of
+#: traces drawn there that another step hides (a fit line drawn at every step does not count),
 #: where that number exceeds the argument.
 CROWDED_SLIDERS = """many => [...document.querySelectorAll('.plotly-graph-div')].flatMap((gd, i) =>
     (gd.layout.sliders || []).map(s => {
+        const prefix = (s.currentvalue || {}).prefix || '';
         const vis = s.steps.map(st => (st.args && st.args[0] && st.args[0].visible) || null);
-        if ((s.active || 0) !== 0 || s.steps[0].label !== 'all' || !vis[0]) return null;
-        const varies = vis[0].filter((v, k) => vis.some(w => w && w[k] !== v)).length;
-        return varies > many ? `figure ${i} (${(s.currentvalue || {}).prefix}): ${varies}` : null;
+        if (!prefix.startsWith('λ') || (s.active || 0) !== 0 || s.steps[0].label !== 'all'
+            || !vis[0]) return null;
+        const varies = vis[0].filter((v, k) => v && vis.some(w => w && !w[k])).length;
+        return varies > many ? `figure ${i} (${prefix}): ${varies}` : null;
     }).filter(x => x))"""
 
 
@@ -61,8 +63,8 @@ def test_chapter_figures_and_sliders_work_without_a_kernel(built_book: Path, doc
         )
         assert all(n > 0 for n in drawn), drawn
 
-        # Every visibility slider that opens on "all" draws at most figures.MANY_TRACES
-        # traces there; over more, it opens on one value (l2lib.figures.first_shown).
+        # Every λ slider that opens on "all" draws at most figures.MANY_TRACES traces there;
+        # over more, it opens on one value (l2lib.figures.first_shown).
         crowded = page.evaluate(CROWDED_SLIDERS, figures.MANY_TRACES)
         assert not crowded, f"sliders opening on 'all' over too many traces: {crowded}"
 
@@ -102,7 +104,10 @@ def test_chapter_figures_and_sliders_work_without_a_kernel(built_book: Path, doc
             assert not errors, errors.errors
             assert not blocked, blocked
             return
-        box2 = boxes[1]
+        # Measured again: a legend that lists other entries now may have moved the sliders.
+        box2 = sorted(
+            (rails.nth(i).bounding_box() for i in range(rails.count())), key=lambda b: b["x"]
+        )[1]
 
         # The η slider dims the other learning rates (opacity), without touching visibility.
         page.mouse.click(box2["x"] + box2["width"] - 3, box2["y"] + box2["height"] / 2)
@@ -258,3 +263,116 @@ def test_first_screen_shows_title_opening_and_verdict(
     assert boxes["h1"]["bottom"] <= boxes["p"]["top"] <= boxes["table"]["top"], boxes
     assert not errors, errors.errors
     assert not blocked, blocked
+
+
+#: A phone held upright.
+PHONE = {"width": 390, "height": 844}
+
+#: Per figure with a legend drawn: where its legend, plot area(s) and sliders are, in page
+#: pixels (the page is not scrolled while it is measured).
+LEGEND_PLACES = """() => [...document.querySelectorAll('.plotly-graph-div')].flatMap((gd, i) => {
+    const legend = gd.querySelector('.legend');
+    if (!legend || !gd._fullLayout.showlegend) return [];
+    const box = e => {
+        const r = e.getBoundingClientRect();
+        return {top: r.top, bottom: r.bottom, left: r.left, right: r.right};
+    };
+    const plots = [...gd.querySelectorAll('.draglayer .nsewdrag')].map(box);
+    const sliders = [...gd.querySelectorAll('.slider-container')].map(box);
+    return [{
+        figure: i,
+        title: (gd.layout.title && (gd.layout.title.text || gd.layout.title)) || '',
+        orientation: gd._fullLayout.legend.orientation,
+        legend: box(legend),
+        div: box(gd),
+        // plotly.py wraps the figure's div in one with the same CSS height: the page's flow
+        // follows that one.
+        outer: box(gd.parentElement),
+        plot: {top: Math.min(...plots.map(b => b.top)), bottom: Math.max(...plots.map(b => b.bottom)),
+               left: Math.min(...plots.map(b => b.left)), right: Math.max(...plots.map(b => b.right))},
+        slidersBottom: sliders.length ? Math.max(...sliders.map(b => b.bottom)) : null,
+    }];
+})"""
+
+
+def legend_problems(places: list[dict]) -> list[str]:
+    """Why a figure's legend is not below its plot area (and sliders), inside the figure."""
+    out = []
+    for f in places:
+        name = f"figure {f['figure']} {str(f['title'])[:40]!r}"
+        legend, plot, div = f["legend"], f["plot"], f["div"]
+        if legend["top"] < plot["bottom"] - 1:
+            out.append(
+                f"{name}: legend top {legend['top']:.0f} above plot bottom {plot['bottom']:.0f}"
+            )
+        if f["slidersBottom"] is not None and legend["top"] < f["slidersBottom"] - 1:
+            out.append(
+                f"{name}: legend over the sliders ({legend['top']:.0f} < {f['slidersBottom']:.0f})"
+            )
+        bottom = min(div["bottom"], f["outer"]["bottom"])
+        if legend["bottom"] > bottom + 2:
+            out.append(
+                f"{name}: legend spills out of the figure ({legend['bottom']:.0f} > {bottom:.0f})"
+            )
+        width = plot["right"] - plot["left"]
+        if width < 0.6 * (div["right"] - div["left"]):
+            out.append(f"{name}: plot area {width:.0f} px of {div['right'] - div['left']:.0f}")
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("docname", ["book/ch1_timescale", "book/ch4_infinite_width"])
+def test_legends_go_below_the_plot_on_a_phone(built_book: Path, docname: str) -> None:  # noqa: F811
+    """At 390 px every legend sits below its figure's plot area and sliders, inside the
+    figure, and the plot area keeps most of the width (book/_js/l2book-figures.js); a slider
+    that lists more entries makes room for them; at 1300 px the legends stand beside again."""
+    path = page_of(built_book, docname)
+    with open_page(path, root=built_book, viewport=PHONE) as (page, errors, blocked):
+        n = page.evaluate("() => document.querySelectorAll('.plotly-graph-div').length")
+        assert n >= 6
+        page.wait_for_function(
+            """n => [...document.querySelectorAll('.plotly-graph-div')]
+                .filter(gd => gd.dataset.l2bookLegend === 'below').length >= n""",
+            arg=n - 2,  # a figure or two may have no legend, or one already horizontal
+        )
+        page.wait_for_timeout(300)
+        places = page.evaluate(LEGEND_PLACES)
+        assert len(places) >= n - 2, places
+        assert all(f["orientation"] == "h" for f in places), places
+        assert not legend_problems(places), legend_problems(places)
+
+        # The first figure whose first slider opens on one value: slide it to "all" (more
+        # legend entries), and the figure grows to hold them.
+        figs = page.locator(".plotly-graph-div")
+        k = page.evaluate(
+            """() => [...document.querySelectorAll('.plotly-graph-div')].findIndex(gd =>
+                gd.layout.sliders && gd.layout.sliders[0].active > 0
+                && gd.layout.sliders[0].steps[0].label === 'all')"""
+        )
+        if k >= 0:
+            gd = figs.nth(k)
+            gd.scroll_into_view_if_needed()
+            height = gd.evaluate("gd => gd.getBoundingClientRect().height")
+            rail = gd.locator(".slider-rail-touch-rect").first.bounding_box()
+            page.mouse.click(rail["x"] + 3, rail["y"] + rail["height"] / 2)
+            page.wait_for_function(
+                "([gd, h]) => gd.layout.sliders[0].active === 0"
+                " && gd.getBoundingClientRect().height > h",
+                arg=[gd.element_handle(), height],
+            )
+            page.wait_for_timeout(300)
+            page.evaluate("() => window.scrollTo(0, 0)")
+            again = page.evaluate(LEGEND_PLACES)
+            assert not legend_problems(again), legend_problems(again)
+
+        page.set_viewport_size(FIRST_SCREEN)
+        page.wait_for_function(
+            """() => ![...document.querySelectorAll('.plotly-graph-div')]
+                .some(gd => gd.dataset.l2bookLegend === 'below')"""
+        )
+        page.wait_for_timeout(300)
+        wide = page.evaluate(LEGEND_PLACES)
+        beside = [f for f in wide if f["legend"]["left"] >= f["plot"]["right"] - 1]
+        assert len(beside) >= len(places) - 2, wide
+        assert not errors, errors.errors
+        assert not blocked, blocked
