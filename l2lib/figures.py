@@ -89,6 +89,19 @@ def color_for(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
+#: A visibility (λ) slider starts on one value instead of "all" when "all" would draw more
+#: than this many traces at once: a reader sees one readable group first and slides to the rest.
+MANY_TRACES = 12
+
+
+def first_shown(trace_a: Sequence[float | None], a_values: Sequence[float]) -> float | None:
+    """The value a visibility slider starts on: ``None`` ("all") when at most
+    :data:`MANY_TRACES` traces are then drawn or there is one value, else the middle value."""
+    if len(trace_a) <= MANY_TRACES or len(a_values) < 2:
+        return None
+    return a_values[(len(a_values) - 1) // 2]
+
+
 def add_member_sliders(
     fig: go.Figure,
     trace_l2: Sequence[float | None],
@@ -99,52 +112,15 @@ def add_member_sliders(
 ) -> go.Figure:
     """Attach the kernel-free λ slider (visibility) and η slider (opacity) to ``fig``.
 
+    The λ slider starts on one λ (:func:`first_shown`) when "all" would draw more than
+    :data:`MANY_TRACES` traces.
+
     Args:
       trace_l2, trace_lr: per trace of ``fig``, the member's λ and η (``None``: the trace is
         not a member's and is always shown, e.g. a fit line).
       l2_values, lr_values: the slider positions (sorted grid values).
     """
-    n = len(fig.data)
-    assert len(trace_l2) == len(trace_lr) == n
-
-    def vis(sel):
-        return [True if (t is None or sel is None or t == sel) else False for t in trace_l2]
-
-    def opa(sel):
-        return [1.0 if (t is None or sel is None or t == sel) else FAINT for t in trace_lr]
-
-    l2_steps = [dict(method="restyle", label="all", args=[{"visible": vis(None)}])]
-    l2_steps += [
-        dict(method="restyle", label=_fmt(v), args=[{"visible": vis(v)}]) for v in l2_values
-    ]
-    lr_steps = [dict(method="restyle", label="all", args=[{"opacity": opa(None)}])]
-    lr_steps += [
-        dict(method="restyle", label=_fmt(v), args=[{"opacity": opa(v)}]) for v in lr_values
-    ]
-    fig.update_layout(
-        sliders=[
-            dict(
-                active=0,
-                steps=l2_steps,
-                currentvalue=dict(prefix="λ = "),
-                x=0.0,
-                len=0.48,
-                y=y,
-                pad=dict(t=10),
-            ),
-            dict(
-                active=0,
-                steps=lr_steps,
-                currentvalue=dict(prefix="η = "),
-                x=0.52,
-                len=0.48,
-                y=y,
-                pad=dict(t=10),
-            ),
-        ],
-        margin=dict(b=150),
-    )
-    return fig
+    return add_grid_sliders(fig, trace_l2, trace_lr, l2_values, lr_values, "λ = ", "η = ", y)
 
 
 def _members(results: Arrays):
@@ -337,7 +313,9 @@ def add_grid_sliders(
 ) -> go.Figure:
     """Two kernel-free sliders over a precomputed grid: the first (``a``, e.g. λ) sets which
     traces are *visible*, the second (``b``, e.g. k) which are drawn solid (opacity); ``None``
-    marks a trace that is always shown. Like :func:`add_member_sliders`, other prefixes."""
+    marks a trace that is always shown. The first starts on one value (:func:`first_shown`)
+    when "all" would draw more than :data:`MANY_TRACES` traces; the traces' own visibility is
+    set to match, so the figure opens as its slider says."""
     n = len(fig.data)
     assert len(trace_a) == len(trace_b) == n
 
@@ -351,11 +329,15 @@ def add_grid_sliders(
     a_steps += [dict(method="restyle", label=_fmt(v), args=[{"visible": vis(v)}]) for v in a_values]
     b_steps = [dict(method="restyle", label="all", args=[{"opacity": opa(None)}])]
     b_steps += [dict(method="restyle", label=_fmt(v), args=[{"opacity": opa(v)}]) for v in b_values]
-    common = dict(active=0, len=0.48, y=y, pad=dict(t=10))
+    start = first_shown([t for t in trace_a if t is not None], list(a_values))
+    active = 0 if start is None else 1 + list(a_values).index(start)
+    for trace, shown in zip(fig.data, vis(start)):
+        trace.visible = shown
+    common = dict(len=0.48, y=y, pad=dict(t=10))
     fig.update_layout(
         sliders=[
-            dict(steps=a_steps, currentvalue=dict(prefix=a_prefix), x=0.0, **common),
-            dict(steps=b_steps, currentvalue=dict(prefix=b_prefix), x=0.52, **common),
+            dict(active=active, steps=a_steps, currentvalue=dict(prefix=a_prefix), x=0.0, **common),
+            dict(active=0, steps=b_steps, currentvalue=dict(prefix=b_prefix), x=0.52, **common),
         ],
         margin=dict(b=150),
     )
@@ -604,13 +586,17 @@ def add_value_slider(
     values: Sequence[float],
     prefix: str = "λ = ",
     y: float = -0.18,
-    start: int = 0,
+    start: int | None = None,
 ) -> go.Figure:
     """One kernel-free slider that shows the traces of one value (``None``: always shown).
 
     ``start`` is the position shown first: 0 is "all", ``k`` the k-th value (a figure of many
-    groups starts on one, so that its first view is readable)."""
+    groups starts on one, so that its first view is readable); by default the middle value
+    when "all" would draw more than :data:`MANY_TRACES` traces (:func:`first_shown`), else 0."""
     assert len(trace_values) == len(fig.data)
+    if start is None:
+        first = first_shown([t for t in trace_values if t is not None], list(values))
+        start = 0 if first is None else 1 + list(values).index(first)
 
     def vis(sel):
         return [t is None or sel is None or t == sel for t in trace_values]
@@ -1772,6 +1758,85 @@ def seed_timescale_fit(
         _add_fit_lines(fig, lam_eta[np.isfinite(peaks.t_star)], fit, p)
         tlr += [None, None]
     return _timescale_layout(fig, tlr, lrs, title, "t* (steps)")
+
+
+def collapse_spread(
+    peaks: analysis.SeedPeaks,
+    used: np.ndarray,
+    null: analysis.NullTest | None = None,
+    goal: float | None = None,
+    title: str = "What the collapse claim measures",
+) -> go.Figure:
+    """The collapse claim's two spreads side by side (paper Fig. 2b, as a number): for every
+    used (λ, η), log₁₀ t* (left) and log₁₀ λη·t* (right), each as its distance in decades from
+    its own mean, joined by a line; black bars are ±1 standard deviation, the spreads of
+    :func:`l2lib.analysis.collapse`, whose ratio (right/left) the claim compares with ``goal``
+    and with its ``null`` (t* drawn from each member's own run). Rescaling time by λη collapses
+    the peaks when the right column is much narrower than the left. Colour by λ, symbol by η."""
+    used = np.asarray(used, bool) & np.isfinite(peaks.t_star)
+    l2, lr, ts = peaks.l2[used], peaks.learning_rate[used], peaks.t_star[used]
+    col = analysis.collapse(l2, lr, ts, np.ones(len(ts), bool))
+    lt = np.log10(ts)
+    ls = lt + np.log10(l2 * lr)
+    dev = np.stack([lt - lt.mean(), ls - ls.mean()], axis=1)
+    colors = lambda_colors(l2.tolist())
+    lrs = sorted(set(lr.tolist()))
+    symbols = ("circle", "square", "diamond", "triangle-up")
+    fig = go.Figure()
+    for i in np.lexsort((lr, l2)):  # legend by λ, then η
+        a, b = float(l2[i]), float(lr[i])
+        fig.add_trace(
+            go.Scatter(
+                x=[0, 1],
+                y=dev[i],
+                mode="lines+markers",
+                line=dict(color=colors[a], width=1),
+                marker=dict(size=10, symbol=symbols[lrs.index(b) % len(symbols)]),
+                name=f"λ={_fmt(a)}, η={_fmt(b)}",
+                customdata=[[ts[i]], [a * b * ts[i]]],
+                hovertemplate=f"λ={_fmt(a)} η={_fmt(b)}<br>%{{customdata[0]:.4g}}"
+                "<br>%{y:+.2f} decades from the mean<extra></extra>",
+            )
+        )
+    spreads = [col.spread_steps, col.spread_scaled]
+    fig.add_trace(
+        go.Scatter(
+            x=[-0.18, 1.18],
+            y=[0.0, 0.0],
+            mode="markers",
+            marker=dict(color="black", size=12, symbol="line-ew-open"),
+            error_y=dict(type="data", array=spreads, color="black", thickness=3, width=8),
+            name="±1 std: the spreads the claim compares",
+            customdata=spreads,
+            hovertemplate="std %{customdata:.3f} decades<extra></extra>",
+        )
+    )
+    for x, s in zip((-0.18, 1.18), spreads):
+        fig.add_annotation(
+            x=x, y=s, text=f"std {s:.2f}", showarrow=False, yshift=12, font=dict(size=12)
+        )
+    verdict = f"ratio {col.ratio:.2f}"
+    if goal is not None:
+        verdict += f" (goal ≤ {goal:.2g})"
+    if null is not None:
+        verdict += f"; random t*: median ratio {null.null_median:.2f}, p = {null.p_value:.3f}"
+    fig.update_layout(
+        title=dict(
+            text=title,
+            subtitle=dict(
+                text=f"std {col.spread_steps:.2f} → {col.spread_scaled:.2f} decades: {verdict}"
+            ),
+        ),
+        xaxis=dict(
+            tickvals=[0, 1],
+            ticktext=["log₁₀ t* (steps)", "log₁₀ λη·t*"],
+            range=[-0.5, 1.5],
+            zeroline=False,
+        ),
+        yaxis=dict(title="decades from the column's mean", zeroline=True),
+        margin=dict(t=90),
+    )
+    return fig
 
 
 def null_histogram(null: analysis.NullTest, what: str, goal: float | None = None, title: str = ""):

@@ -145,6 +145,7 @@ def open_page(
     html_path: str | os.PathLike[str],
     root: str | os.PathLike[str] = HTML_ROOT,
     timeout_ms: float = 30_000,
+    viewport: dict[str, int] | None = None,
 ):
     """Open one built page in headless Chromium with every non-local request blocked.
 
@@ -152,6 +153,8 @@ def open_page(
       html_path: the page, absolute or relative to ``root`` (e.g. ``"book/intro.html"``).
       root: the folder served (the built HTML, ``_build/html`` by default).
       timeout_ms: Playwright's default timeout for navigation and waits.
+      viewport: ``{"width": ..., "height": ...}`` in CSS pixels from the start (the page is
+        laid out at that size before any script runs); Playwright's 1280×720 if ``None``.
 
     Yields:
       ``(page, errors, blocked_requests)``: the Playwright page after ``load`` and network
@@ -182,7 +185,9 @@ def open_page(
     with serve(root) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
         try:
-            context = browser.new_context(service_workers="block")
+            context = browser.new_context(
+                service_workers="block", **({"viewport": viewport} if viewport else {})
+            )
             context.set_default_timeout(timeout_ms)
             context.route("**/*", route)
             page = context.new_page()

@@ -168,6 +168,38 @@ def test_figures_have_the_traces_and_kernel_free_sliders_they_promise(tmp_path, 
     assert "plotly-graph-div" in html.data and "cdn.plot.ly" not in html.data
 
 
+def _lines(n_l2: int, n_lr: int) -> tuple[go.Figure, list[float], list[float]]:
+    fig = go.Figure([go.Scatter(x=[0, 1], y=[i, i]) for i in range(n_l2 * n_lr)])
+    l2 = [10.0**-a for a in range(n_l2) for _ in range(n_lr)]
+    lr = [0.1 * (b + 1) for _ in range(n_l2) for b in range(n_lr)]
+    return fig, l2, lr
+
+
+@pytest.mark.parametrize("n_l2, n_lr, starts_on", [(3, 4, None), (3, 5, 0.1), (4, 4, 0.01)])
+def test_a_lambda_slider_over_many_traces_starts_on_one_value(n_l2, n_lr, starts_on):
+    """At most MANY_TRACES traces: the λ slider starts at "all". More: on the middle λ, with
+    the traces' own visibility set to that step's, so the page opens as the slider says."""
+    fig, l2, lr = _lines(n_l2, n_lr)
+    assert (len(fig.data) > figures.MANY_TRACES) is (starts_on is not None)
+    l2s = sorted(set(l2))
+    fig = figures.add_member_sliders(fig, l2, lr, l2s, sorted(set(lr)))
+    lam, eta = fig.layout.sliders
+    assert eta.active == 0 and eta.steps[0].label == "all"
+    step = lam.steps[lam.active]
+    if starts_on is None:
+        assert lam.active == 0 and step.label == "all"
+    else:
+        assert step.label == figures._fmt(starts_on) == figures._fmt(l2s[(len(l2s) - 1) // 2])
+        assert sum(t.visible for t in fig.data) == n_lr
+    assert [bool(t.visible) for t in fig.data] == list(step.args[0]["visible"])
+    # A trace that is no member's (None) is always drawn, and does not count.
+    fig, l2, lr = _lines(n_l2, n_lr)
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 0], name="fit"))
+    fig = figures.add_member_sliders(fig, [*l2, None], [*lr, None], l2s, sorted(set(lr)))
+    assert (fig.layout.sliders[0].active == 0) is (starts_on is None)
+    assert fig.data[-1].visible is True
+
+
 @pytest.mark.parametrize("moves, passes", [(False, True), (True, False)])
 def test_horizon_claim_tells_a_real_peak_from_the_end_of_the_run(tmp_path, moves, passes):
     # A real peak: c = 1.5 at both horizons. A peak set by the end of the run: c ∝ horizon.

@@ -246,6 +246,25 @@ def test_chapter_1_figures_have_their_traces_and_sliders():
     assert "null p" in fit.data[-2].name
     hist = figures.null_histogram(s.slope_null, "|slope + 1|", 0.15)
     assert [t.type for t in hist.data] == ["scatter"] * 3  # drawn as lines (browser test)
+    # 18 traces: the λ slider opens on the middle λ, and the figure draws that step's traces.
+    lam = fig.layout.sliders[0]
+    assert lam.steps[lam.active].label == "0.01"
+    assert [t.visible for t in fig.data] == list(lam.steps[lam.active].args[0]["visible"])
+    # The collapse claim's two spreads, drawn as ±1 std bars: those of analysis.collapse.
+    col = figures.collapse_spread(s.full.peaks, s.full.used, s.collapse_null, 1 / 3)
+    assert len(col.data) == int(s.full.used.sum()) + 1
+    bars = col.data[-1]
+    assert list(bars.error_y.array) == pytest.approx(
+        [s.collapse.spread_steps, s.collapse.spread_scaled]
+    )
+    # each (λ, η): its log t* and log λη·t*, each from its column's mean
+    pk, u = s.full.peaks, s.full.used
+    lt = np.log10(pk.t_star[u])
+    ls = lt + np.log10(pk.l2[u] * pk.learning_rate[u])
+    ys = np.array([tr.y for tr in col.data[:-1]])
+    assert sorted(ys[:, 0]) == pytest.approx(sorted(lt - lt.mean()))
+    assert sorted(ys[:, 1]) == pytest.approx(sorted(ls - ls.mean()))
+    assert f"ratio {s.collapse.ratio:.2f}" in col.layout.title.subtitle.text
     pred = dict(arr, test_loss=-arr["test_accuracy"])
     cmp = figures.theory_comparison(pred, pred)
     assert len(cmp.data) == 2 * len(arr["member_l2"])
