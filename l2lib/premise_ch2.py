@@ -640,6 +640,7 @@ def performance_figure(s: Summary):
     fig.update_xaxes(
         type="log",
         title="λ (λ = 0 drawn at the far left)",
+        exponentformat="power",
         range=[np.log10(x0 / 1.6), np.log10(xs_all.max() * 1.6)],
     )
 
@@ -655,11 +656,11 @@ def performance_figure(s: Summary):
     fig.update_layout(
         title=f"{s.label}, η = {experiments.INPREMISE_LR:g}: best test accuracy against λ",
         sliders=[
-            dict(active=0, currentvalue=dict(prefix="fixed budget T = "), steps=steps, y=-0.2)
+            dict(active=0, currentvalue=dict(prefix="fixed budget T = "), steps=steps, y=-0.16)
         ],
-        legend=dict(orientation="h", y=-0.45),
-        height=620,
-        margin=dict(b=200),
+        legend=dict(orientation="h", y=-0.62),
+        height=720,
+        margin=dict(b=280),
     )
     return fig
 
@@ -722,7 +723,7 @@ def optimum_figure(s: Summary):
         )
     )
     fig.update_xaxes(type="log", title="budget T (steps)")
-    fig.update_yaxes(type="log", title="λ (λ = 0 drawn at the bottom)")
+    fig.update_yaxes(type="log", title="λ (λ = 0 drawn at the bottom)", exponentformat="power")
     fig.update_layout(
         title=f"{s.label}: the prediction against the sweep's near-best λ",
         legend=dict(orientation="h", y=-0.25),

@@ -320,6 +320,8 @@ def comparison_figure(s: Summary):
     ]
     fig.update_yaxes(title_text="test accuracy", row=1, col=1)
     fig.update_yaxes(title_text="AutoL2 λ", type="log", row=2, col=1)
+    fig.update_yaxes(exponentformat="power", row=2, col=1)
+    fig.update_xaxes(type="log")
     fig.update_xaxes(title_text="step t", row=2, col=1)
     fig.update_layout(
         title=f"{s.label}: AutoL2 against constant λ on the held-out seeds",
@@ -402,6 +404,7 @@ def accuracy_figure(s: Summary):
     fig.update_xaxes(
         type="log",
         title="constant λ (λ = 0 drawn at the far left)",
+        exponentformat="power",
         range=[np.log10(lo), np.log10(hi)],
     )
     fig.update_yaxes(title="best test accuracy within the budget")
