@@ -1144,6 +1144,8 @@ RETIRED_CPU = frozenset(
         if "cpu" in _REGISTRY[n] and n.startswith(("optimal_l2", "autol2_", "schedule_"))
     ]
     + ["timescale_mlp_momentum", "timescale_mlp_bn"]
+    # check.CLAIMS names chapter 5's λ_opt-under-a-schedule claims by schedule, not by sweep.
+    + [f"optimal_l2_{kind}" for kind in SCHEDULE_L2OPT_KINDS]
 )
 
 

@@ -58,3 +58,10 @@ def test_claim_map_table_links_every_chapter_and_the_paper_scale(tmp_path):
     for pc in check.PAPER_CLAIMS:
         assert f'href="{pc.doc}.html"' in html
     assert 'href="paper_scale.html"' in html and "– untested" in html and "● reproduced" in html
+
+
+def test_every_claim_at_scale_cpu_reads_a_cached_run():
+    """No claim of the book at scale cpu is a missing or retired run (experiments.RETIRED_CPU
+    keeps the retired ones out of check.run)."""
+    missing = [c.name for c in check.run("cpu") if c.name.endswith(": run available")]
+    assert not missing, missing
