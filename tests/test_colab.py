@@ -37,7 +37,11 @@ DRIVER = textwrap.dedent(
     for path in sys.argv[1:]:
         nb = nbformat.read(path, as_version=4)
         t0 = time.perf_counter()
-        NotebookClient(nb, timeout=600, kernel_name="python3").execute()
+        # "immediate": kill the kernel when the notebook is done. A graceful shutdown was
+        # seen to hang for minutes with the kernel and nbclient both idle.
+        NotebookClient(
+            nb, timeout=600, kernel_name="python3", shutdown_kernel="immediate"
+        ).execute()
         text = []
         for cell in nb.cells:
             for o in cell.get("outputs", []):
