@@ -26,6 +26,8 @@ import pytest
 from l2lib import book
 
 REPO = Path(__file__).resolve().parents[1]
+#: Each chapter runs in 10-20 s in the simulated runtime (the first one installs l2lib too).
+NOTEBOOK_LIMIT_S = 240
 
 DRIVER = textwrap.dedent(
     """
@@ -122,18 +124,32 @@ def test_every_chapter_runs_as_on_colab_from_an_empty_directory(tmp_path: Path) 
     for k in ("L2LIB_STORE", "L2BOOK_BUILD", "VIRTUAL_ENV"):
         env.pop(k, None)
     notebooks = [str(p) for p in book.chapter_notebooks()]
+    # One driver process per notebook, each with its own time limit: the harness (nbclient and
+    # its kernel, both idle) was seen to stall for minutes on a notebook that otherwise runs in
+    # seconds, so a stalled notebook is run once more, and the retry is reported.
     t0 = time.perf_counter()
-    run = subprocess.run(
-        [str(python), "-c", DRIVER, *notebooks],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
+    result, retried = {}, []
+    for nb_path in notebooks:
+        for attempt in (1, 2):
+            try:
+                run = subprocess.run(
+                    [str(python), "-c", DRIVER, nb_path],
+                    cwd=work,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=NOTEBOOK_LIMIT_S,
+                )
+                break
+            except subprocess.TimeoutExpired:
+                if attempt == 2:
+                    raise
+                retried.append(Path(nb_path).stem)
+        assert run.returncode == 0, run.stderr[-4000:]
+        result.update(json.loads(run.stdout.split("RESULT", 1)[1]))
     wall = time.perf_counter() - t0
-    assert run.returncode == 0, run.stderr[-4000:]
-    result = json.loads(run.stdout.split("RESULT", 1)[1])
+    if retried:
+        print(f"Colab simulation: stalled once and run again: {', '.join(retried)}")
     times = ", ".join(f"{Path(p).stem} {r['seconds']:.0f} s" for p, r in result.items())
     print(f"Colab simulation: {len(result)} chapters in {wall:.0f} s ({times})")
     for path, r in result.items():
