@@ -1048,7 +1048,7 @@ def load_schedule_l2opt(
         return res
 
     kinds = ("constant", *experiments.SCHEDULE_L2OPT_KINDS)
-    summaries = {k: check.load_schedule_l2opt(k, scale, root, load=load) for k in kinds}
+    summaries = {k: check.load_schedule_l2opt_summary(k, scale, root, load=load) for k in kinds}
     return ScheduleL2OptRuns(summaries, runs)
 
 

@@ -487,13 +487,13 @@ def optimal_l2_summary(
 def optimal_l2_summary_of(
     sweep: store_lib.Results, probe: store_lib.Results, predicted: store_lib.Results, budgets
 ) -> OptimalL2Summary:
-    """:func:`optimal_l2_summary` of the three stored runs (see :func:`load_optimal_l2`)."""
+    """:func:`optimal_l2_summary` of the three stored runs (see :func:`load_optimal_l2_summary`)."""
     c = analysis.read_c(probe.arrays, probe.config)
     horizon = sweep.config.duration.horizon
     return optimal_l2_summary(sweep.arrays, horizon, c, predicted.arrays, budgets)
 
 
-def load_optimal_l2(scale: str, root=None, base: str = "optimal_l2"):
+def load_optimal_l2_summary(scale: str, root=None, base: str = "optimal_l2"):
     """(sweep, probe, predicted) of chapter 2 from the store at ``root`` (never trains):
     the sweep ``base``, its ``{base}_probe`` and its ``{base}_predicted`` runs.
 
@@ -592,7 +592,7 @@ OPTIMAL_L2_SWEEPS = ("optimal_l2", "optimal_l2_fmnist", "optimal_l2_fmnist4k")
 
 
 def _optimal_l2_claims(name: str, scale: str, root) -> Iterator[Claim]:
-    sweep, probe, predicted = load_optimal_l2(scale, root, name)
+    sweep, probe, predicted = load_optimal_l2_summary(scale, root, name)
     budgets = experiments.OPTIMAL_L2_BUDGETS[scale]
     summary = optimal_l2_summary_of(sweep, probe, predicted, budgets)
     data = sweep.config.data.name
@@ -1044,7 +1044,7 @@ def schedule_l2opt_summary(
     )
 
 
-def load_schedule_l2opt(kind: str, scale: str, root=None, load=None) -> ScheduleL2OptSummary:
+def load_schedule_l2opt_summary(kind: str, scale: str, root=None, load=None) -> ScheduleL2OptSummary:
     """The summary of schedule ``kind`` from the store (never trains; ``load(cfg)``, default
     ``Store(root).load``, may train instead). ``kind="constant"`` is the control: chapter 2's
     sweep and predicted runs read at the same budgets (both predictions are then c/(ηT))."""
@@ -1119,7 +1119,7 @@ def schedule_l2opt_claims(s: ScheduleL2OptSummary) -> Iterator[Claim]:
 
 def _schedule_l2opt_claims(name: str, scale: str, root) -> Iterator[Claim]:
     yield from schedule_l2opt_claims(
-        load_schedule_l2opt(name.removeprefix("optimal_l2_"), scale, root)
+        load_schedule_l2opt_summary(name.removeprefix("optimal_l2_"), scale, root)
     )
 
 

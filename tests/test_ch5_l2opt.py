@@ -113,7 +113,7 @@ def _store_chapter(root, kind: str, truth: str) -> store.Store:
 
 def test_summary_when_the_integrated_clock_is_right(tmp_path):
     _store_chapter(tmp_path, "step", "integrated")
-    s = check.load_schedule_l2opt("step", "ci", tmp_path)
+    s = check.load_schedule_l2opt_summary("step", "ci", tmp_path)
     assert s.schedule == "step" and s.c.c == pytest.approx(0.2)
     assert s.l2.tolist() == [0.1, 0.03, 0.01, 0.0]  # chapter 2's ci grid
     mean = 14.912 / 40  # ∫η/(η₀T) of the step schedule on 40 and 80 updates
@@ -143,7 +143,7 @@ def test_summary_when_the_integrated_clock_is_right(tmp_path):
 
 def test_claims_fail_when_the_naive_clock_is_right(tmp_path):
     _store_chapter(tmp_path, "cosine", "naive")
-    s = check.load_schedule_l2opt("cosine", "ci", tmp_path)
+    s = check.load_schedule_l2opt_summary("cosine", "ci", tmp_path)
     for v in s.validation:
         assert v.mean_factor == pytest.approx((v.budget / 2 + 0.5) / v.budget, rel=1e-6)
         assert v.naive_accuracy == pytest.approx(0.8, abs=1e-6)
@@ -170,8 +170,8 @@ def test_figure_has_a_budget_slider_and_a_schedule_slider(tmp_path):
     _store_chapter(tmp_path / "s", "step", "integrated")
     _store_chapter(tmp_path / "c", "cosine", "naive")
     sums = {
-        "step": check.load_schedule_l2opt("step", "ci", tmp_path / "s"),
-        "cosine": check.load_schedule_l2opt("cosine", "ci", tmp_path / "c"),
+        "step": check.load_schedule_l2opt_summary("step", "ci", tmp_path / "s"),
+        "cosine": check.load_schedule_l2opt_summary("cosine", "ci", tmp_path / "c"),
     }
     fig = figures.schedule_l2opt(sums)
     t_slider, k_slider = fig.layout.sliders

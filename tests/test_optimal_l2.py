@@ -234,7 +234,7 @@ def test_chapter2_claims_pass_when_the_relation_holds_exactly(tmp_path):
     claims = _claims(tmp_path)
     assert len(claims) == 5
     assert all(c.passed for c in claims.values()), [c.line() for c in claims.values()]
-    sweep, probe, predicted = check.load_optimal_l2("cpu", tmp_path)
+    sweep, probe, predicted = check.load_optimal_l2_summary("cpu", tmp_path)
     s = check.optimal_l2_summary_of(sweep, probe, predicted, experiments.OPTIMAL_L2_BUDGETS["cpu"])
     assert s.c.c == pytest.approx(2.7)
     for v in s.validation:
@@ -273,7 +273,7 @@ def test_chapter2_claims_name_the_run_they_miss(tmp_path):
 
 def test_budget_figure_has_one_t_slider_that_shows_each_budget_and_its_prediction(tmp_path):
     _synthetic_chapter(tmp_path)
-    sweep, probe, predicted = check.load_optimal_l2("cpu", tmp_path)
+    sweep, probe, predicted = check.load_optimal_l2_summary("cpu", tmp_path)
     s = check.optimal_l2_summary_of(sweep, probe, predicted, experiments.OPTIMAL_L2_BUDGETS["cpu"])
     ts = figures.budget_grid(s.budgets, sweep.config.eval_every)
     assert ts[0] == 250 and ts[-1] == 10000 and set(s.budgets) <= set(ts)
@@ -296,7 +296,7 @@ def test_budget_figure_has_one_t_slider_that_shows_each_budget_and_its_predictio
 
 def test_optimum_figure_marks_a_best_lambda_of_zero(tmp_path):
     _synthetic_chapter(tmp_path, zero_height=0.9)
-    sweep, probe, predicted = check.load_optimal_l2("cpu", tmp_path)
+    sweep, probe, predicted = check.load_optimal_l2_summary("cpu", tmp_path)
     c = analysis.read_c(probe.arrays, probe.config)
     fig = figures.optimum_against_budget(sweep.arrays, c, [1000, 10000])
     (zero,) = [tr for tr in fig.data if tr.name == "sweep's best is λ = 0"]
