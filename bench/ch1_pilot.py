@@ -5,7 +5,7 @@ fixed-budget sweeps are chosen, this trains the *hardest* members of a candidate
 largest λ at the smallest and largest η, one seed, a few thousand steps (past λη·t ≈ 4 for
 every member) — with ``eval_train`` on, and prints, per member, the best full-training-set
 accuracy, when it first reached 0.99, and where test accuracy peaked. Its output, committed in
-``notes/ch1_pilot.md`` before the main runs, is what the setups in ``l2lib.experiments`` were
+``notes/ch1_pilot.md`` before the main runs, is what the setups in ``l2lib.registry`` were
 chosen from.
 
     python bench/ch1_pilot.py mnist1d 256 mlp      # data, training examples, model

@@ -13,7 +13,7 @@ import argparse
 import dataclasses
 import time
 
-from l2lib import data, experiments, train
+from l2lib import data, registry, train
 
 
 def _rate(cfg, ds) -> float:
@@ -28,7 +28,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args()
     for name in ("ch1_premise_mlp", "ch1_premise_fmnist", "ch1_theory_ntk"):
-        base = experiments.get(name, "cpu")
+        base = registry.get(name, "cpu")
         steps = min(a.steps, base.duration.num_steps)
         on = dataclasses.replace(
             base,

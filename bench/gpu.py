@@ -38,6 +38,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from l2lib import registry
+from l2lib.paper import authors
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/sweep.py, bench/wrn.py
 
 import jax  # noqa: E402
@@ -45,9 +48,9 @@ import numpy as np  # noqa: E402
 import sweep as sweep_bench  # noqa: E402
 import wrn as wrn_bench  # noqa: E402
 
-from l2lib import authors, experiments, models, store, validate  # noqa: E402
 from l2lib import config as C  # noqa: E402
 from l2lib import data as data_lib  # noqa: E402
+from l2lib import models, store, validate
 from l2lib import progress as progress_lib  # noqa: E402
 
 PREMISE = "ch1_premise_mlp"
@@ -138,7 +141,7 @@ def _data_file(cfg: C.DataConfig) -> str:
 
 def prepare_data(directory: Path, dry: bool) -> list[Path]:
     """Write the data sets every part trains on (loaded here by :func:`l2lib.data.load`)."""
-    cfg = experiments.get(PREMISE, SIZES[dry]["scale"])
+    cfg = registry.get(PREMISE, SIZES[dry]["scale"])
     ds = data_lib.load(cfg.data)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / _data_file(cfg.data)
@@ -189,7 +192,7 @@ def load_data(cfg: C.DataConfig, directory: Path | None) -> data_lib.Dataset:
 
 def part1(out: Out, dry: bool, data_dir: Path | None) -> dict[str, Any]:
     size = SIZES[dry]
-    base = experiments.get(PREMISE, size["scale"])
+    base = registry.get(PREMISE, size["scale"])
     steps = size["part1_steps"]
     n = len(base.members())
     cfg = dataclasses.replace(
@@ -272,7 +275,7 @@ def part2(out: Out, dry: bool, peak_flops: float | None) -> dict[str, Any]:
     out.say(f"  peak memory: {gib:.2f} GiB ({what})")
     rows = []
     for name in wrn_bench.WRN_EXPERIMENTS:
-        e = experiments.get(name, "paper")
+        e = registry.get(name, "paper")
         member_steps = sum(e.steps_per_member())
         rows.append({"experiment": name, "member_steps": member_steps})
         rows[-1]["hours_one_member_at_a_time"] = member_steps * step_s / 3600
@@ -290,7 +293,7 @@ def part2(out: Out, dry: bool, peak_flops: float | None) -> dict[str, Any]:
 
 
 def part3(out: Out, dry: bool, data_dir: Path | None) -> dict[str, Any]:
-    cfg = experiments.get(PREMISE, SIZES[dry]["scale"])
+    cfg = registry.get(PREMISE, SIZES[dry]["scale"])
     st = store.Store(out.root / "store")
     dataset = validate.validate(cfg, dataset=load_data(cfg.data, data_dir))
     st.root.mkdir(parents=True, exist_ok=True)

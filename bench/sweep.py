@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from l2lib import analysis, data, experiments, models, store, train
+from l2lib import analysis, data, models, registry, store, train
 from l2lib import config as C
 
 
@@ -115,7 +115,7 @@ def bench_grid(
     """The benchmarked grid: the CPU-scale MLP on MNIST-1D, ``members`` learning rates at one λ,
     ``steps`` steps each; all members in one group, or ``per_device`` members per device at a
     time (groups run one after another)."""
-    base = experiments.get("timescale_mlp", "cpu")
+    base = registry.get("ch1_timescale_mlp", "cpu")
     ds = data.load(base.data)
     lrs = tuple(np.geomspace(0.05, 0.2, members).round(4).tolist())
     cfg = dataclasses.replace(
@@ -198,7 +198,7 @@ def main() -> None:
     print(f"one after another:     {member_steps / secs_seq:8.0f} member-steps/s")
     print(f"  vmapped / sequential:{secs_seq / secs:8.2f}x   (goal on GPU >= 10x)")
 
-    full = experiments.get("timescale_mlp", "cpu")
+    full = registry.get("ch1_timescale_mlp", "cpu")
     st = store.Store()
     if st.exists(full):
         res = st.load(full).arrays
@@ -214,7 +214,7 @@ def main() -> None:
         print(f"  fixed budget for all:                 {fixed:.3g}  = {fixed / lower:.2f}x bound")
     else:
         print(
-            "steps vs Σ t*: no cached timescale_mlp run; run `python -m l2lib sweep timescale_mlp --scale cpu`"
+            "steps vs Σ t*: no cached ch1_timescale_mlp run; run `python -m l2lib sweep ch1_timescale_mlp --scale cpu`"
         )
 
 

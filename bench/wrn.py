@@ -32,8 +32,9 @@ import time
 import jax
 import numpy as np
 
-from l2lib import authors, data, experiments, models, train
 from l2lib import config as C
+from l2lib import data, models, registry, train
+from l2lib.paper import authors
 
 #: The paper-scale experiments that train the authors' WRN-28-10.
 WRN_EXPERIMENTS = tuple(authors.SETUPS)
@@ -214,7 +215,7 @@ def main() -> None:
         print("| experiment | members | member-steps | evaluations | estimated hours |")
         print("|---|---|---|---|---|")
         for name in WRN_EXPERIMENTS:
-            e = experiments.get(name, "paper")
+            e = registry.get(name, "paper")
             steps = e.steps_per_member()
             evals = sum(s // e.eval_every for s in steps)
             hours = (

@@ -46,7 +46,7 @@ In words, with the constants of :class:`l2lib.config.AutoL2Config` (all the auth
 λ convention: here the loss is L + ½·λ·‖θ‖² (gradient λθ, coupled, added before momentum), with
 the cross-entropy summed over the K classes. The authors' code adds ``L2 * Σθ²`` to a
 cross-entropy averaged over the classes too, so their run at (λ_code, η_code) is ours at
-λ = 2K·λ_code, η = η_code/K (:mod:`l2lib.authors`), and their refractory period 0.1/λ_code steps
+λ = 2K·λ_code, η = η_code/K (:mod:`l2lib.paper.authors`), and their refractory period 0.1/λ_code steps
 is 0.2K/λ = 2/λ steps here (K = 10). Their Fig. 1c (λ_code = 0.1, ``L2dec`` 10, ``delay`` 0.1,
 η_code = 0.2) is therefore ``l2_init=2.0``, η = 0.02 with ``AutoL2Config(refractory=2.0)`` here;
 the default ``refractory=0.1`` keeps the authors' *number* with our λ. The rule compares the

@@ -9,15 +9,17 @@ Commands::
                                                                  one sweep over several
                                                                  processes (l2lib.distributed)
     artifact NAME [--scale S] [--force] [--store PATH]           compute (or find) a non-grid
-                                                                 result (l2lib.widthexp.ARTIFACTS)
+                                                                 result (l2lib.registry.register_artifact)
     list [--store PATH]                                          one line per entry
     verify [--store PATH]                                        check every entry
+    rekey [--store PATH]                                         move entries to the current
+                                                                 keys / registered names
     golden [--write]                                             check / rewrite golden numbers
     check [--scale S] [--chapter chN] [--store PATH]             the book's claims: PASS/FAIL
 
 ``--config-json FILE`` takes an :class:`~l2lib.config.Experiment` as written by ``to_dict()``
 (JSON), or a store entry's own ``.json`` (its ``config``); it sweeps configs that are not
-registered in :mod:`l2lib.experiments` (the tests use it), and it is what the rerun hints of
+registered in :mod:`l2lib.registry` (the tests use it), and it is what the rerun hints of
 such entries name. The store defaults to ``$L2LIB_STORE``, else ``book/runs`` of the
 repository; every hint names ``--store``.
 
@@ -35,7 +37,7 @@ Adding a command: register a :class:`Command` in ``COMMANDS``, e.g.::
     @command("check", "check the cached runs against the paper", arguments=_check_arguments)
     def _check(args: argparse.Namespace) -> int:
         from l2lib import check
-        return check.main(args)
+        return claims.main(args)
 
 Raise :class:`UsageError` for bad input (exit 2).
 """
@@ -51,8 +53,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from l2lib import claims, registry
 from l2lib import config as config_lib
-from l2lib import experiments
 from l2lib import progress as progress_lib
 from l2lib import store as store_lib
 
@@ -131,8 +133,25 @@ def _writable_store(path: str | None) -> store_lib.Store:
 # --- sweep ----------------------------------------------------------------------------------
 
 
+def _by_chapter(what: str, groups: dict[str, list[str]], width: int = 96) -> str:
+    """``groups`` (chapter → names) as an indented, wrapped listing for a help text."""
+    import textwrap
+
+    lines = [f"{what} by chapter (l2lib.registry; the book's are in l2lib/paper/<chapter>.py):"]
+    for chapter, names in groups.items():
+        lines += textwrap.wrap(
+            ", ".join(names),
+            width,
+            initial_indent=f"  {chapter + ':':<9}",
+            subsequent_indent=" " * 11,
+            break_on_hyphens=False,
+        )
+    return "\n".join(lines)
+
+
 def _sweep_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("name", nargs="?", help=f"one of: {', '.join(experiments.names())}")
+    p.add_argument("name", nargs="?", help="a registered experiment (listed below by chapter)")
+    p.epilog = _by_chapter("experiments", registry.by_chapter())
     p.add_argument("--scale", choices=config_lib.SCALES, default="cpu", help="default: cpu")
     p.add_argument(
         "--config-json",
@@ -215,10 +234,10 @@ def _config_from_args(args: argparse.Namespace) -> config_lib.Experiment:
             ) from None
     if not args.name:
         raise UsageError(
-            f"name an experiment (one of: {', '.join(experiments.names())}) or pass --config-json"
+            f"name an experiment (one of: {', '.join(registry.names())}) or pass --config-json"
         )
     try:
-        return experiments.get(args.name, args.scale)
+        return registry.get(args.name, args.scale)
     except ValueError as e:
         raise UsageError(str(e)) from None
 
@@ -335,9 +354,9 @@ def _sweep_here(args: argparse.Namespace, cfg: config_lib.Experiment) -> int:
 
 
 def _artifact_arguments(p: argparse.ArgumentParser) -> None:
-    from l2lib import widthexp
 
-    p.add_argument("name", help=f"one of: {', '.join(widthexp.artifact_names())}")
+    p.add_argument("name", help="a registered artifact (listed below by chapter)")
+    p.epilog = _by_chapter("artifacts", registry.by_chapter(artifacts=True))
     p.add_argument("--scale", choices=config_lib.SCALES, default="cpu", help="default: cpu")
     p.add_argument("--force", action="store_true", help="discard the stored artifact, recompute")
     _store_argument(p)
@@ -349,17 +368,18 @@ def _artifact_arguments(p: argparse.ArgumentParser) -> None:
     _artifact_arguments,
 )
 def _artifact(args: argparse.Namespace) -> int:
-    from l2lib import widthexp
 
-    if args.name not in widthexp.ARTIFACTS:
+    if args.name not in registry.artifact_names():
         raise UsageError(
-            f"unknown artifact {args.name!r}: one of {', '.join(widthexp.artifact_names())}"
+            f"unknown artifact {args.name!r}: one of {', '.join(registry.artifact_names())}"
         )
     store = store_lib.Store(args.store)
     if args.force or not _artifact_cached(args.name, args.scale, store):
         store = _writable_store(args.store)
     try:
-        _, art = widthexp.load(args.name, args.scale, recompute=args.force, root=store)
+        _, art = store_lib.load_registered_artifact(
+            args.name, args.scale, recompute=args.force, root=store
+        )
     except store_lib.ReadOnlyStoreError as e:
         raise UsageError(str(e)) from None
     except store_lib.StoreError as e:
@@ -373,10 +393,9 @@ def _artifact(args: argparse.Namespace) -> int:
 
 def _artifact_cached(name: str, scale: str, store: store_lib.Store) -> bool:
     """Whether the artifact is already stored (then a read-only store serves it)."""
-    from l2lib import widthexp
 
     try:
-        params = widthexp.ARTIFACTS[name][0](scale).params()
+        params = registry.artifact_spec(name)[0](scale).params()
     except (AttributeError, KeyError, TypeError, ValueError):
         return False
     return store.artifact_path(name, scale, params).is_file()
@@ -385,7 +404,13 @@ def _artifact_cached(name: str, scale: str, store: store_lib.Store) -> bool:
 # --- list / verify --------------------------------------------------------------------------
 
 
-@command("list", "one line per entry in the store", _store_argument)
+def _chapter_column(name: str) -> str:
+    """The chapter that registered ``name`` (``-`` for an entry of no registered name)."""
+    known = name in registry.names() or name in registry.artifact_names()
+    return registry.chapter_of(name) if known else "-"
+
+
+@command("list", "one line per entry in the store, grouped by chapter", _store_argument)
 def _list(args: argparse.Namespace) -> int:
     store = _readable_store(args.store)
     rows = []
@@ -394,6 +419,7 @@ def _list(args: argparse.Namespace) -> int:
         status = "CORRUPT" if e.status == "corrupt" else e.status
         rows.append(
             [
+                _chapter_column(e.name),
                 e.name,
                 e.scale,
                 "-" if e.members is None else str(e.members),
@@ -408,14 +434,70 @@ def _list(args: argparse.Namespace) -> int:
         for d in sorted(partial_root.iterdir()):
             name, scale = store_lib._split_key(d.name)
             n = len(list(d.glob("group-*.json")))
-            rows.append([name, scale, "-", "-", "-", "-", f"partial ({n} groups done)"])
+            rows.append(
+                [
+                    registry.chapter_of(name),
+                    name,
+                    scale,
+                    "-",
+                    "-",
+                    "-",
+                    "-",
+                    f"partial ({n} groups done)",
+                ]
+            )
     if not rows:
         print(f"no entries in {store.root}", file=sys.stderr)
         return 0
-    header = ["name", "scale", "members", "steps", "device", "date (UTC)", "status"]
+    # Grouped by the chapter that registered each entry (stable: the store's order within one).
+    rows.sort(key=lambda r: (r[0] == "-", r[0]))
+    header = ["chapter", "name", "scale", "members", "steps", "device", "date (UTC)", "status"]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, *rows]:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    return 0
+
+
+def registered_name_for(cfg: config_lib.Experiment, _cache: dict | None = None) -> str | None:
+    """The name the registry gives ``cfg``'s content at its scale: ``cfg.name`` when that is
+    one of them, else the only one; ``None`` when none (or several) do."""
+    cache = {} if _cache is None else _cache
+    if cfg.scale not in cache:
+        by_content: dict[str, set[str]] = {}
+        for name in registry.names():
+            if cfg.scale not in registry.scales(name):
+                continue
+            try:
+                c = registry.get(name, cfg.scale)
+            except (ValueError, LookupError, store_lib.StoreError):
+                continue  # built from another stored run that is not there
+            by_content.setdefault(c.content_hash(), set()).add(name)
+        cache[cfg.scale] = by_content
+    names = cache[cfg.scale].get(cfg.content_hash(), set())
+    if cfg.name in names:
+        return cfg.name
+    return next(iter(names)) if len(names) == 1 else None
+
+
+@command(
+    "rekey",
+    "move entries to the current key scheme and to the names the registry gives their content "
+    "(after renaming an experiment); arrays untouched",
+    _store_argument,
+)
+def _rekey(args: argparse.Namespace) -> int:
+    store = _writable_store(args.store)
+    cache: dict = {}
+    try:
+        renamed = {
+            old: a for a in registry.artifact_names() for old in registry.artifact_formerly(a)
+        }
+        moved = store.rekey(lambda cfg: registered_name_for(cfg, cache), renamed.get)
+    except store_lib.StoreError as e:
+        raise UsageError(str(e)) from None
+    for old, new in moved:
+        print(f"{old} -> {new}")
+    print(f"{len(moved)} entries moved in {store.root}", file=sys.stderr)
     return 0
 
 
@@ -471,10 +553,9 @@ def _check_arguments(p: argparse.ArgumentParser) -> None:
 
 @command("check", "check every quantitative claim of the book against the store", _check_arguments)
 def _check(args: argparse.Namespace) -> int:
-    from l2lib import check
 
     store = _readable_store(args.store)
-    return check.main(args.scale, store.root, args.chapter)
+    return claims.main(args.scale, store.root, args.chapter)
 
 
 # --- entry point ----------------------------------------------------------------------------
@@ -484,7 +565,14 @@ def parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Sweeps and the results store of l2lib.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for name, c in COMMANDS.items():
-        c.arguments(sub.add_parser(name, help=c.help, description=c.help))
+        c.arguments(
+            sub.add_parser(
+                name,
+                help=c.help,
+                description=c.help,
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+        )
     return p
 
 

@@ -361,7 +361,7 @@ class Experiment:
     """A whole sweep. ``hash()`` is its content address in the results store.
 
     Attributes:
-      name: the experiment's name (see :mod:`l2lib.experiments`).
+      name: the experiment's name (see :mod:`l2lib.registry`).
       scale: ``ci``, ``cpu`` or ``paper`` (see ``shared/design.md``).
       eval_every: record metrics every ``eval_every`` steps; every member's duration is rounded
         up to a multiple of it, so each member ends on an evaluation.
@@ -449,6 +449,19 @@ class Experiment:
         ``data.source`` and ``eval_train`` when they are the defaults (``None``, ``False``),
         which keeps the hashes of configs made before those fields existed.
         """
+        return self._digest(self._hashed_fields())
+
+    def content_hash(self) -> str:
+        """The hash of what is trained: :meth:`hash` without ``name``, which is a label.
+
+        The results store keys its entries on this, so renaming an experiment finds the entry
+        made under its old name instead of training it again.
+        """
+        d = self._hashed_fields()
+        del d["name"]
+        return self._digest(d)
+
+    def _hashed_fields(self) -> dict[str, Any]:
         d = self.to_dict()
         if not d["eval_train"]:
             del d["eval_train"]
@@ -457,6 +470,10 @@ class Experiment:
             for k, v in d["data"].items()
             if k != "data_dir" and not (k == "source" and v is None)
         }
+        return d
+
+    @staticmethod
+    def _digest(d: dict[str, Any]) -> str:
         text = json.dumps(d, sort_keys=True, separators=(",", ":"), default=_canon)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -5,9 +5,11 @@ An *entry* is one finished sweep, two files in the store's root::
     <name>-<scale>-<hash12>.npz    the arrays of train.train_grid (plain .npy members, no pickle)
     <name>-<scale>-<hash12>.json   the config, provenance, ENGINE_VERSION and the .npz's SHA-256
 
-``hash12`` is ``sha256(f"{cfg.hash()}:engine{ENGINE_VERSION}")[:12]``: the key changes with
-the config *and* with the engine's numerics, so a cached run made by an older engine is never
-mistaken for a current one. The ``.json`` is written last (and checked on every read, together
+``hash12`` is ``sha256(f"{cfg.content_hash()}:engine{ENGINE_VERSION}")[:12]``: the key changes
+with what is trained *and* with the engine's numerics, so a cached run made by an older engine is
+never mistaken for a current one — but not with the experiment's name, which is a label: a
+renamed experiment finds the entry made under its old name (``python -m l2lib rekey`` renames
+the files to match, arrays untouched). The ``.json`` is written last (and checked on every read, together
 with its own SHA-256 and the .npz's), so an entry exists exactly when its ``.json`` exists and
 matches; every file is written to a temporary file, fsynced and renamed into place, so no
 reader ever sees half a file.
@@ -82,6 +84,7 @@ import numpy as np
 
 import l2lib
 from l2lib import config as config_lib
+from l2lib import registry
 from l2lib.config import Experiment, InvalidInputError
 from l2lib.progress import SweepProgress
 
@@ -178,6 +181,7 @@ __all__ = [
     "default_root",
     "device_info",
     "entry_key",
+    "legacy_entry_key",
     "EntryInfo",
     "environment",
     "golden_configs",
@@ -198,6 +202,8 @@ __all__ = [
     "Store",
     "StoreError",
     "sweep_command",
+    "forbid_training",
+    "load_registered_artifact",
     "write_golden",
 ]
 
@@ -210,7 +216,7 @@ def rerun_command(
     config_json: str | os.PathLike[str] | None = None,
 ) -> str:
     """The command that (re)produces an entry: ``sweep NAME --scale SCALE``, or ``sweep
-    --config-json FILE`` for a config that is not registered in :mod:`l2lib.experiments`; with
+    --config-json FILE`` for a config that is not registered in :mod:`l2lib.registry`; with
     ``--store`` when ``store`` is given (a hint must not send the run into another store)."""
     cmd = ["python", "-m", "l2lib", "sweep"]
     cmd += ["--config-json", str(config_json)] if config_json else [name, "--scale", scale]
@@ -223,10 +229,9 @@ def rerun_command(
 
 def registered(name: str, scale: str, config_hash: str) -> bool:
     """Whether ``sweep NAME --scale SCALE`` makes exactly the config of ``config_hash``."""
-    from l2lib import experiments
 
     try:
-        return experiments.get(name, scale).hash() == config_hash
+        return registry.get(name, scale).hash() == config_hash
     except (ValueError, KeyError, LookupError):
         return False
 
@@ -280,7 +285,20 @@ def _safe(s: str) -> str:
 
 
 def entry_key(cfg: Experiment, engine_version: int | None = None) -> str:
-    """``<name>-<scale>-<hash12>``: readable, and unique per (config, engine version)."""
+    """``<name>-<scale>-<hash12>``: the name and scale for a reader, ``hash12`` for what was
+    trained — the SHA-256 of :meth:`~l2lib.config.Experiment.content_hash` (the config without
+    its name) and the engine version. An experiment renamed in the registry therefore finds
+    the entry made under its old name (:meth:`Store.path_for`) instead of training again;
+    ``python -m l2lib rekey`` renames the files to match."""
+    v = ENGINE_VERSION if engine_version is None else engine_version
+    h = hashlib.sha256(f"{cfg.content_hash()}:engine{v}".encode()).hexdigest()[:12]
+    return f"{_safe(cfg.name)}-{_safe(cfg.scale)}-{h}"
+
+
+def legacy_entry_key(cfg: Experiment, engine_version: int | None = None) -> str:
+    """The key stores written before the name left the hash gave ``cfg`` (``hash12`` of
+    :meth:`~l2lib.config.Experiment.hash`, name included): still read, and moved to
+    :func:`entry_key` by ``python -m l2lib rekey``."""
     v = ENGINE_VERSION if engine_version is None else engine_version
     h = hashlib.sha256(f"{cfg.hash()}:engine{v}".encode()).hexdigest()[:12]
     return f"{_safe(cfg.name)}-{_safe(cfg.scale)}-{h}"
@@ -736,8 +754,21 @@ class Store:
         return entry_key(cfg)
 
     def path_for(self, cfg: Experiment) -> Path:
-        """The entry's ``.json`` (the ``.npz`` lies beside it); it may not exist yet."""
-        return self.root / f"{entry_key(cfg)}.json"
+        """The entry's ``.json`` (the ``.npz`` lies beside it): under ``cfg``'s own key, else
+        an entry of the same content made under another name or the older key scheme; the own
+        key's path (not existing yet) when there is none."""
+        own = self.root / f"{entry_key(cfg)}.json"
+        if own.is_file():
+            return own
+        return next(iter(self._same_content(cfg)), own)
+
+    def _same_content(self, cfg: Experiment, engine_version: int | None = None) -> list[Path]:
+        """Entries holding what ``cfg`` trains under another label (sorted), then under the
+        older key scheme."""
+        h = entry_key(cfg, engine_version).rsplit("-", 1)[1]
+        found = sorted(self.root.glob(f"*-{_safe(cfg.scale)}-{h}.json"))
+        legacy = self.root / f"{legacy_entry_key(cfg, engine_version)}.json"
+        return found + ([legacy] if legacy.is_file() else [])
 
     def partial_dir(self, cfg: Experiment) -> Path:
         return self.root / ".partial" / entry_key(cfg)
@@ -758,10 +789,9 @@ class Store:
         """The command for an entry whose config cannot be read: by name when the registry's
         NAME/SCALE has this key, else a description."""
         name, scale = _split_key(key)
-        from l2lib import experiments
 
         try:
-            if entry_key(experiments.get(name, scale)) == key:
+            if entry_key(registry.get(name, scale)) == key:
                 return rerun_command(name, scale, force, self.root)
         except (ValueError, KeyError, LookupError):
             pass
@@ -808,14 +838,14 @@ class Store:
     def _stale_entries(self, cfg: Experiment) -> list[Path]:
         """Entries of ``cfg`` made by another engine version, newest first."""
         found = []
-        for p in self.root.glob(f"{_safe(cfg.name)}-{_safe(cfg.scale)}-*.json"):
+        content = cfg.content_hash()
+        for p in self.root.glob(f"*-{_safe(cfg.scale)}-*.json"):
             try:
                 meta = _parse_json(p.read_bytes())
-            except (OSError, ValueError):
+                same = Experiment.from_dict(meta["config"]).content_hash() == content
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 continue
-            if meta.get("config_hash") == cfg.hash() and meta.get("engine_version") != (
-                ENGINE_VERSION
-            ):
+            if same and meta.get("engine_version") != ENGINE_VERSION:
                 found.append((meta.get("created", ""), p))
         return [p for _, p in sorted(found, reverse=True)]
 
@@ -883,7 +913,11 @@ class Store:
             cfg = Experiment.from_dict(meta["config"])
         except (TypeError, ValueError, AttributeError) as e:
             raise _corrupt(json_path, f"config does not load: {e}", fix()) from None
-        if cfg.hash() != meta["config_hash"] or entry_key(cfg, meta["engine_version"]) != key:
+        v = meta["engine_version"]
+        if cfg.hash() != meta["config_hash"] or key not in (
+            entry_key(cfg, v),
+            legacy_entry_key(cfg, v),
+        ):
             raise _corrupt(json_path, "file name does not match its config", fix())
         if not known:
             known.append(cfg)
@@ -892,7 +926,7 @@ class Store:
             raise _corrupt(npz_path, "file missing", fix())
         if _sha256(npz) != meta["npz_sha256"]:
             raise _corrupt(npz_path, "checksum mismatch", fix())
-        if expect is not None and cfg.hash() != expect.hash():
+        if expect is not None and cfg.content_hash() != expect.content_hash():
             raise _corrupt(json_path, "config differs from the one asked for", fix())
         try:
             arrays = _read_npz(npz)
@@ -906,7 +940,88 @@ class Store:
                 f"{json_path} was made by engine version {meta['engine_version']}, this is "
                 f"version {ENGINE_VERSION}: recompute with `{fix(False)}`"
             )
+        if expect is not None and expect.name != cfg.name:
+            # The same content made under another name: the caller sees the name it asked for
+            # (the entry's own name stays in ``meta``).
+            cfg = dataclasses.replace(cfg, name=expect.name)
         return Results(arrays=arrays, meta=meta, config=cfg, path=json_path)
+
+    def rekey(
+        self,
+        name_for: Callable[[Experiment], str | None] | None = None,
+        artifact_name_for: Callable[[str], str | None] | None = None,
+    ) -> list[tuple[str, str]]:
+        """Move every readable entry to its current key: the content key (entries written
+        under the older scheme) and, where ``name_for(config)`` gives one, the name the
+        registry now has for that content; and every artifact whose name
+        ``artifact_name_for(name)`` renames. The ``.npz`` bytes are carried over unchanged
+        (checksum checked); the ``.json`` keeps its provenance, with the new key and name and
+        ``renamed_from``. Returns ``(old key, new key)`` of each entry moved."""
+        self._require_writable()
+        moved = self._rename_artifacts(artifact_name_for) if artifact_name_for else []
+        for info in self.entries():
+            if info.status == "corrupt" or info.path.parent != self.root:
+                continue  # a damaged entry is verify's business; artifacts keep their keys
+            r = self.read(info.path, allow_stale=True)
+            cfg = r.config
+            name = name_for(cfg) if name_for is not None else None
+            if name and name != cfg.name:
+                cfg = dataclasses.replace(cfg, name=name)
+            old, new = r.meta["key"], entry_key(cfg, r.meta["engine_version"])
+            if new == old:
+                continue
+            if (self.root / f"{new}.json").exists():
+                raise StoreError(
+                    f"cannot move {old} to {new}: an entry of that key exists; remove one of "
+                    "the two (they hold the same content)"
+                )
+            npz = (self.root / f"{old}.npz").read_bytes()
+            if _sha256(npz) != r.meta["npz_sha256"]:
+                raise _corrupt(self.root / f"{old}.npz", "checksum mismatch", "the sweep")
+            meta = {k: v for k, v in r.meta.items() if k != "meta_sha256"}
+            meta.update(
+                key=new,
+                name=cfg.name,
+                config=cfg.to_dict(),
+                config_hash=cfg.hash(),
+                renamed_from=[*meta.get("renamed_from", []), old],
+            )
+            with _flock(self._lock_path(new)), _flock(self._write_lock_path(new)):
+                _replace_entry(self.root, new, npz, _json_bytes(meta))
+            with _flock(self._lock_path(old)), _flock(self._write_lock_path(old)):
+                (self.root / f"{old}.json").unlink()
+                (self.root / f"{old}.npz").unlink()
+            moved.append((old, new))
+        return moved
+
+    def _rename_artifacts(self, new_name: Callable[[str], str | None]) -> list[tuple[str, str]]:
+        moved = []
+        d = self.artifact_dir()
+        for p in sorted(d.glob("*.json")) if d.is_dir() else []:
+            try:
+                a = self.read_artifact(p, allow_stale=True)
+            except StoreError:
+                continue  # a damaged artifact is verify's business
+            old_name = a.meta["name"]
+            name = new_name(old_name)
+            if not name or name == old_name:
+                continue
+            old = a.meta["key"]
+            new = artifact_key(name, a.meta["scale"], a.meta["params"], a.meta["engine_version"])
+            if (d / f"{new}.json").exists():
+                raise StoreError(f"cannot move artifact {old} to {new}: one of that key exists")
+            npz = (d / f"{old}.npz").read_bytes()
+            if _sha256(npz) != a.meta["npz_sha256"]:
+                raise _corrupt_artifact(d / f"{old}.npz", "checksum mismatch", old_name, "?")
+            meta = {k: v for k, v in a.meta.items() if k != "meta_sha256"}
+            meta.update(key=new, name=name, renamed_from=[*meta.get("renamed_from", []), old])
+            with _flock(self._lock_path(new)), _flock(self._write_lock_path(new)):
+                _replace_entry(d, new, npz, _json_bytes(meta))
+            with _flock(self._lock_path(old)), _flock(self._write_lock_path(old)):
+                (d / f"{old}.json").unlink()
+                (d / f"{old}.npz").unlink()
+            moved.append((f"artifacts/{old}", f"artifacts/{new}"))
+        return moved
 
     # writing
     def save(
@@ -1462,7 +1577,7 @@ def _sweep(
 # ``<root>/artifacts/<name>-<scale>-<hash12>.{npz,json}``. ``hash12`` is the SHA-256 of the
 # canonical JSON of ``(name, scale, params, ENGINE_VERSION)``; writes are atomic and checksummed
 # exactly like sweep entries, and ``list``/``verify`` cover them. The code that computes an
-# artifact is registered in ``l2lib.widthexp.ARTIFACTS``; ``python -m l2lib artifact NAME``
+# artifact is registered in ``l2lib.registry.register_artifact``; ``python -m l2lib artifact NAME``
 # runs it.
 
 ARTIFACT_DIR = "artifacts"
@@ -1797,3 +1912,42 @@ def write_golden(path: Path = GOLDEN_PATH) -> list[str]:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     _write_atomic(Path(path), (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())
     return []
+
+
+def forbid_training() -> None:
+    """Raise when ``L2LIB_FORBID_TRAINING`` is set (as in the book build): code that is about
+    to compute a result calls this first, so a build that needs a missing result fails."""
+    if os.environ.get("L2LIB_FORBID_TRAINING"):
+        raise RuntimeError(
+            "training is forbidden here (L2LIB_FORBID_TRAINING is set, as in the book build): "
+            "produce the artifact first with `python -m l2lib artifact NAME --scale cpu`"
+        )
+
+
+def load_registered_artifact(
+    name: str,
+    scale: str = "cpu",
+    recompute: bool = False,
+    root=None,
+    cfg=None,
+    compute: bool = True,
+):
+    """The registered artifact ``name`` (:func:`l2lib.registry.register_artifact`) at
+    ``scale``: computed and stored when missing (unless ``compute=False`` or
+    ``L2LIB_FORBID_TRAINING``: then ``MissingEntryError``); ``recompute`` forces it. Returns
+    ``(config, Artifact)``."""
+    from l2lib import registry
+
+    make_cfg, fn = registry.artifact_spec(name)
+    cfg = make_cfg(scale) if cfg is None else cfg
+    st = _as_store(root)
+    if not recompute and not st.artifact_path(name, scale, cfg.params()).is_file():
+        for old in registry.artifact_formerly(name):  # renamed: stored under an old name
+            if st.artifact_path(old, scale, cfg.params()).is_file():
+                return cfg, st.load_artifact(old, scale, cfg.params())
+    if not compute:
+        return cfg, st.load_artifact(name, scale, cfg.params())
+    art = load_or_compute_artifact(
+        name, scale, cfg.params(), lambda: fn(cfg), store=root, force=recompute
+    )
+    return cfg, art

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from l2lib import analysis, figures
+from l2lib import analysis, figures, theory
 
 __all__ = [
     "autol2_explorer",
@@ -212,9 +212,7 @@ def theory_explorer(num_train: int = 128, num_test: int = 500, kernel_depth: int
     import jax.numpy as jnp
     import plotly.graph_objects as go
 
-    from l2lib import theory, widthexp
-
-    x, y, xt, yt = (jnp.asarray(a) for a in widthexp.sphere_data(num_train, num_test))
+    x, y, xt, yt = (jnp.asarray(a) for a in theory.sphere_data(num_train, num_test))
     eig = jnp.linalg.eigh(theory.relu_ntk(x, depth=kernel_depth))
     cross = theory.relu_ntk(xt, x, depth=kernel_depth)
     controls = {

@@ -6,7 +6,9 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from l2lib import analysis, check, experiments, figures, store
+from l2lib import analysis, figures, registry, store
+from l2lib import claims as claims_lib
+from l2lib.paper import ch1_timescale, shared
 
 
 def _curves(t_star, steps, width=0.3):
@@ -80,9 +82,9 @@ def test_scaled_time_integrates_the_l2_and_lr_in_force():
     np.testing.assert_allclose(analysis.scaled_time(res), [[0.5, 1.0, 1.05]])
 
 
-def _synthetic_timescale_store(tmp_path, c_of_lr, name="timescale_mlp"):
+def _synthetic_timescale_store(tmp_path, c_of_lr, name="ch1_timescale_mlp"):
     """A store holding a chapter-1 entry whose peaks follow t* = c(η)/(λη) exactly."""
-    cfg = experiments.get(name, "cpu")
+    cfg = registry.get(name, "cpu")
     members = cfg.members()
     l2 = np.array([m[0] for m in members])
     lr = np.array([m[1] for m in members])
@@ -114,9 +116,9 @@ def _synthetic_timescale_store(tmp_path, c_of_lr, name="timescale_mlp"):
 
 def test_timescale_claims_pass_on_an_exact_relation(tmp_path):
     st, cfg = _synthetic_timescale_store(tmp_path, lambda eta: 1.5)
-    claims = list(check._timescale_claims("timescale_mlp", "cpu", tmp_path))
+    claims = list(ch1_timescale._timescale_claims("ch1_timescale_mlp", "cpu", tmp_path))
     assert [c.passed for c in claims] == [True, True, True], [c.line() for c in claims]
-    s = check.timescale_summary(st.load(cfg))
+    s = shared.timescale_summary(st.load(cfg))
     assert s.fit.slope == pytest.approx(-1, abs=0.02)
     assert s.fit.c == pytest.approx(1.5, rel=0.05)
     # the probes (λ = 1e-3 and 0) are never fitted
@@ -127,15 +129,16 @@ def test_c_claim_fails_when_t_star_depends_on_lambda_alone(tmp_path):
     # t* = 0.4/λ: slope against λη is still ≈ −1 within one η, but c ∝ η across them.
     _synthetic_timescale_store(tmp_path, lambda eta: 0.4 * eta)
     claims = {
-        c.name.split(": ")[1]: c for c in check._timescale_claims("timescale_mlp", "cpu", tmp_path)
+        c.name.split(": ")[1]: c
+        for c in ch1_timescale._timescale_claims("ch1_timescale_mlp", "cpu", tmp_path)
     }
     assert not claims["c = λη·t* (per η)"].passed
 
 
 def test_check_reports_a_missing_run_as_a_failure(tmp_path, capsys):
-    assert check.main("cpu", tmp_path, "ch1") == 1
+    assert claims_lib.main("cpu", tmp_path, "ch1") == 1
     out = capsys.readouterr().out
-    assert "FAIL" in out and "python -m l2lib sweep timescale_mlp --scale cpu" in out
+    assert "FAIL" in out and "python -m l2lib sweep ch1_timescale_mlp --scale cpu" in out
 
 
 def test_figures_have_the_traces_and_kernel_free_sliders_they_promise(tmp_path, monkeypatch):
@@ -155,7 +158,7 @@ def test_figures_have_the_traces_and_kernel_free_sliders_they_promise(tmp_path, 
     assert all(lam.steps[0].args[0]["visible"])
     opac = eta.steps[2].args[0]["opacity"]
     assert sorted(set(opac)) == [figures.FAINT, 1.0] and opac.count(1.0) == n // 3
-    s = check.timescale_summary(res)
+    s = shared.timescale_summary(res)
     fit_fig = figures.timescale_fit(a, s.fit)
     names = [t.name for t in fit_fig.data]
     assert any("not fitted" in nm for nm in names) and any(
@@ -189,7 +192,11 @@ def test_a_lambda_slider_over_many_traces_starts_on_one_value(n_l2, n_lr, starts
     if starts_on is None:
         assert lam.active == 0 and step.label == "all"
     else:
-        assert step.label == figures._fmt(starts_on) == figures._fmt(l2s[(len(l2s) - 1) // 2])
+        assert (
+            step.label
+            == figures.fmt_value(starts_on)
+            == figures.fmt_value(l2s[(len(l2s) - 1) // 2])
+        )
         assert sum(t.visible for t in fig.data) == n_lr
     assert [bool(t.visible) for t in fig.data] == list(step.args[0]["visible"])
     # A trace that is no member's (None) is always drawn, and does not count.
@@ -204,8 +211,10 @@ def test_a_lambda_slider_over_many_traces_starts_on_one_value(n_l2, n_lr, starts
 def test_horizon_claim_tells_a_real_peak_from_the_end_of_the_run(tmp_path, moves, passes):
     # A real peak: c = 1.5 at both horizons. A peak set by the end of the run: c ∝ horizon.
     _synthetic_timescale_store(tmp_path, lambda eta: 1.5)
-    _synthetic_timescale_store(tmp_path, lambda eta: 3.0 if moves else 1.5, "timescale_mlp_long")
-    (claim,) = check._horizon_claims("timescale_mlp_long", "cpu", tmp_path)
+    _synthetic_timescale_store(
+        tmp_path, lambda eta: 3.0 if moves else 1.5, "ch1_timescale_mlp_long"
+    )
+    (claim,) = ch1_timescale._horizon_claims("ch1_timescale_mlp_long", "cpu", tmp_path)
     assert claim.passed is passes, claim.line()
 
 

@@ -21,6 +21,8 @@ PUBLIC = (
     "train",
     "autol2",
     "store",
+    "registry",
+    "claims",
     "analysis",
     "theory",
     "figures",

@@ -21,6 +21,9 @@ import pytest
 import yaml
 from browser import HTML_ROOT, REPO, open_page
 
+from l2lib import claims as claims_lib
+from l2lib.paper import overview
+
 CONFIG = yaml.safe_load((REPO / "_config.yml").read_text())
 TOC = yaml.safe_load((REPO / "_toc.yml").read_text())
 BUILD_LOG = REPO / "_build" / "book-build.log"
@@ -366,12 +369,11 @@ def test_page_renders_offline(built_book: Path, docname: str) -> None:
 
 @pytest.mark.slow
 def test_intro_opens_with_the_claim_map_of_the_cached_runs(built_book: Path) -> None:
-    from l2lib import check
 
     intro = page_of(built_book, "book/intro").read_text()
     start = intro.index("<th>the paper's claim</th>")
     table = intro[start : intro.index("</table>", start)]
-    rows = check.claim_map(check.run())
+    rows = overview.claim_map(claims_lib.run())
     assert table.count("<tr>") == len(rows) + 1
     for row in rows:
         assert row.claim.text.replace("'", "&#x27;") in table or row.claim.text in table

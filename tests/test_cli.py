@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from store_fakes import damage, fake_arrays, snapshot
 
-from l2lib import cli, config, store
+from l2lib import cli, config, registry, store
 from l2lib.store import Store
 
 # Subprocesses share a persistent JAX compilation cache: each would otherwise compile the same
@@ -117,8 +118,8 @@ def test_verify_and_list_report_damage_and_staleness(tmp_path, capsys, monkeypat
     rc, out, err = run_main(capsys, "list", "--store", str(tmp_path))
     lines = out.splitlines()
     assert rc == 0 and len(lines) == 3  # header + 2 entries
-    assert lines[1].split()[0] == "bad" and lines[1].endswith("CORRUPT")
-    assert lines[2].split()[:3] == ["good", "ci", "2"] and lines[2].endswith("current")
+    assert lines[1].split()[:2] == ["-", "bad"] and lines[1].endswith("CORRUPT")
+    assert lines[2].split()[:4] == ["-", "good", "ci", "2"] and lines[2].endswith("current")
     monkeypatch.setattr(store, "ENGINE_VERSION", store.ENGINE_VERSION + 1)
     rc, out, err = run_main(capsys, "list", "--store", str(tmp_path))
     assert out.splitlines()[2].endswith("stale")
@@ -140,7 +141,7 @@ def test_sweep_smoke_then_verify(tmp_path, env):
     assert v.returncode == 0 and v.stdout == "", v.stdout + v.stderr
     lst = python_m_l2lib(env, "list", "--store", root)
     (row,) = lst.stdout.splitlines()[1:]
-    assert row.split()[:4] == ["smoke", "ci", "4", "40"] and row.endswith("current")
+    assert row.split()[:5] == ["library", "smoke", "ci", "4", "40"] and row.endswith("current")
     again = python_m_l2lib(env, "sweep", "smoke", "--scale", "ci", "--store", root)
     assert again.returncode == 0 and Path(again.stdout.strip()) == path
     assert "found in the store" in again.stderr
@@ -217,3 +218,27 @@ def test_killed_sweep_resumes_to_identical_results(tmp_path, env):
     assert [g["resumed"] for g in groups] == [True, False, False]
     assert groups[0]["created"] == first["created"] and groups[0]["wall_s"] == first["wall_s"]
     assert not partial.exists() and s.verify() == []
+
+
+def test_sweep_and_artifact_help_list_the_registry_by_chapter(capsys):
+    assert cli.main(["sweep", "--help"]) == 0
+    out = capsys.readouterr().out
+    listing = out[out.index("experiments by chapter") :]
+    chapters = [
+        line.split(":")[0].strip() for line in listing.splitlines()[1:] if line[2:4] != "  "
+    ]
+    assert chapters == ["ch1", "ch2", "ch3", "ch5", "library"]
+    assert "ch1_premise_mlp" in listing and "ch2_optimal_l2_fmnist4k_probe" in listing
+    assert cli.main(["artifact", "--help"]) == 0
+    assert "ch4:     ch4_hessian_min_eig, ch4_width_ntk" in capsys.readouterr().out
+
+
+def test_rekey_moves_an_entry_to_the_name_the_registry_gives_its_content(tmp_path, capsys):
+    cfg = registry.get("smoke", "ci")
+    s = Store(tmp_path)
+    s.save(dataclasses.replace(cfg, name="old_smoke"), fake_arrays(cfg))
+    rc, out, err = run_main(capsys, "rekey", "--store", str(tmp_path))
+    assert rc == 0 and out.startswith("old_smoke-ci-") and "-> smoke-ci-" in out
+    assert s.path_for(cfg).name.startswith("smoke-ci-") and s.verify() == []
+    rc, out, err = run_main(capsys, "rekey", "--store", str(tmp_path))
+    assert rc == 0 and out == "" and "0 entries moved" in err

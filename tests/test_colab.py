@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from l2lib import book
+from l2lib.paper import common
 
 REPO = Path(__file__).resolve().parents[1]
 #: Each chapter runs in 10-20 s in the simulated runtime (the first one installs l2lib too).
@@ -123,7 +123,7 @@ def test_every_chapter_runs_as_on_colab_from_an_empty_directory(tmp_path: Path) 
     }
     for k in ("L2LIB_STORE", "L2BOOK_BUILD", "VIRTUAL_ENV"):
         env.pop(k, None)
-    notebooks = [str(p) for p in book.chapter_notebooks()]
+    notebooks = [str(p) for p in common.chapter_notebooks()]
     # One driver process per notebook, each with its own time limit: the harness (nbclient and
     # its kernel, both idle) was seen to stall for minutes on a notebook that otherwise runs in
     # seconds, so a stalled notebook is run once more, and the retry is reported.

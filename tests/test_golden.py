@@ -14,7 +14,7 @@ import shutil
 import numpy as np
 import pytest
 
-from l2lib import store
+from l2lib import registry, store
 
 
 def _golden_data_or_skip() -> None:
@@ -98,14 +98,14 @@ def _paths(cfg) -> set[tuple[str, object]]:
 
 
 def test_golden_configs_cover_every_path_of_the_registered_experiments():
-    from l2lib import config, experiments
+    from l2lib import config
 
     covered = set().union(*(_paths(c) for c in store.golden_configs().values()))
     missing = {}
-    for name in experiments.names():
+    for name in registry.names():
         for scale in config.SCALES:
             try:
-                cfg = experiments.get(name, scale)
+                cfg = registry.get(name, scale)
             except ValueError:
                 continue
             for p in _paths(cfg) - covered:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from l2lib import data, experiments, store
+from l2lib import data, registry, store
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,9 +49,9 @@ def test_gpu_campaign_dry(tmp_path):
     assert p1["vmapped_member_steps_per_s"] > 0 and p1["matmul_flops"] > 0
     assert p2["step_s"] > 0 and p2["peak_memory_gib"] > 0 and p2["batch"] == 8
     assert "stand-in" in p2["model"]
-    assert {r["experiment"] for r in p2["paper_hours_at_this_step"]} >= {"budget_wrn_fixed"}
+    assert {r["experiment"] for r in p2["paper_hours_at_this_step"]} >= {"ch2_budget_wrn_fixed"}
     # Part 3: a store entry under the output folder, its provenance recorded by the store.
-    cfg = experiments.get("ch1_premise_mlp", "ci")
+    cfg = registry.get("ch1_premise_mlp", "ci")
     res = store.Store(out / "store").load(cfg)
     assert res.meta["device"]["platform"] == "cpu" and res.meta["versions"]["jax"]
     # The bundle's arrays are those l2lib.data makes: the same data fingerprint.

@@ -16,10 +16,13 @@ import re
 
 import pytest
 
-from l2lib import book, store
+from l2lib import registry, store
+from l2lib.paper import common
 
 #: Calls that build something a chapter means to show.
-SHOWN = re.compile(r"^(figures\.show|book\.\w*table\w*|check\.report|widgets\.\w+)$")
+SHOWN = re.compile(
+    r"^(figures\.show|(common|overview|ch\d_\w+)\.\w*(table|figure)\w*|claims_lib\.report|widgets\.\w+)$"
+)
 
 
 def _cells(path) -> list[str]:
@@ -43,19 +46,21 @@ def dropped_displays(source: str) -> list[str]:
 
 def test_dropped_display_check_finds_a_figure_inside_an_if() -> None:
     assert dropped_displays("if x:\n    figures.show(f)\n") == ["line 2: figures.show(...)"]
-    assert dropped_displays("book.horizon_table(a)\ny = 1\n") == ["line 1: book.horizon_table(...)"]
+    assert dropped_displays("ch1_timescale.horizon_table(a)\ny = 1\n") == [
+        "line 1: ch1_timescale.horizon_table(...)"
+    ]
     assert dropped_displays("if x:\n    display(figures.show(f))\n") == []
     assert dropped_displays("a = 1\nfigures.show(f)\n") == []
 
 
-@pytest.mark.parametrize("path", book.chapter_notebooks(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", common.chapter_notebooks(), ids=lambda p: p.stem)
 def test_every_figure_and_table_a_chapter_builds_is_displayed(path) -> None:
     bad = [f"cell {i}: {d}" for i, src in enumerate(_cells(path)) for d in dropped_displays(src)]
     assert not bad, f"{path.name}: built but never shown (wrap in display(...)): {bad}"
 
 
 def _paper_switchable():
-    for path in book.chapter_notebooks():
+    for path in common.chapter_notebooks():
         cells = _cells(path)
         params = next((c for c in cells if c.startswith("SCALE =")), None)
         if params is not None and '"paper"' in params.splitlines()[0]:
@@ -72,20 +77,19 @@ def test_paper_switch_reaches_the_cached_run_lookup(path, tmp_path, monkeypatch)
     ns: dict = {"display": lambda *a, **k: None}
     exec(cells[i].replace('SCALE = "cpu"', 'SCALE = "paper"', 1), ns)
     assert ns["SCALE"] == "paper"
-    load = next(c for c in cells[i + 1 :] if "book.load" in c)
+    load = next(c for c in cells[i + 1 :] if re.search(r"\b(common|ch\d_\w+)\.load_", c))
     with pytest.raises(store.MissingEntryError, match="--scale paper"):
         exec(load, ns)
 
 
 #: What a cell does to skip an experiment the paper scale lacks.
-GUARDS = ("experiments.scales(", "book.load_runs(", "in runs")
+GUARDS = ("registry.scales(", "common.load_runs(", "in runs")
 
 
 @pytest.mark.parametrize("path", list(_paper_switchable()), ids=lambda p: p.stem)
 def test_cpu_only_experiments_are_guarded_in_paper_switchable_chapters(path) -> None:
-    from l2lib import experiments
 
-    registered = set(experiments.names())
+    registered = set(registry.names())
     bad = []
     for i, src in enumerate(_cells(path)):
         literals = {
@@ -93,7 +97,7 @@ def test_cpu_only_experiments_are_guarded_in_paper_switchable_chapters(path) -> 
             for n in ast.walk(ast.parse(src))
             if isinstance(n, ast.Constant) and isinstance(n.value, str)
         }
-        cpu_only = sorted(n for n in literals & registered if "paper" not in experiments.scales(n))
+        cpu_only = sorted(n for n in literals & registered if "paper" not in registry.scales(n))
         if cpu_only and not any(g in src for g in GUARDS):
             bad.append(f"cell {i}: {cpu_only}")
     assert not bad, f"{path.name}: SCALE = 'paper' would fail on unknown experiments: {bad}"

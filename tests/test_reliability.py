@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 from store_fakes import fake_arrays, snapshot
 
-from l2lib import analysis, cli, config, experiments, store, validate
+from l2lib import analysis, cli, config, registry, store, validate
 from l2lib import data as data_lib
 from l2lib.config import InvalidInputError
 from l2lib.store import Store
@@ -582,10 +582,10 @@ def test_the_library_raises_the_same_one_line_error_before_the_lock(tmp_path, mo
 
 def test_every_registered_experiment_still_validates():
     n = 0
-    for name in experiments.names():
+    for name in registry.names():
         for scale in config.SCALES:
             try:
-                cfg = experiments.get(name, scale)
+                cfg = registry.get(name, scale)
             except ValueError:
                 continue  # no such scale, or built from a run not in this store
             n += 1
@@ -611,7 +611,7 @@ def test_hint_of_a_config_json_entry_names_config_json_and_store_and_works(tmp_p
     )
     # The hint's --config-json accepts the entry's own .json: it names a real config.
     assert cli._config_from_args(cli.parser().parse_args(cmd.split()[3:])) == cfg
-    smoke = experiments.get("smoke", "ci")
+    smoke = registry.get("smoke", "ci")
     damaged = s.save(smoke, fake_arrays(smoke))
     damaged.write_text("{")
     msgs = [p.message for p in s.verify() if p.path == damaged]
@@ -634,7 +634,7 @@ def _deny_writes(monkeypatch, root: Path) -> None:
 
 def test_read_only_store_serves_what_it_holds(tmp_path, capsys, monkeypatch):
     root = tmp_path / "ro"
-    smoke = experiments.get("smoke", "ci")
+    smoke = registry.get("smoke", "ci")
     s = Store(root)
     path = s.save(smoke, fake_arrays(smoke))
     _deny_writes(monkeypatch, root)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from store_fakes import damage, fake_arrays, snapshot
 
-from l2lib import config, data, store
+from l2lib import config, data, registry, store
 from l2lib.store import CorruptEntryError, MissingEntryError, StaleEntryError, Store
 
 
@@ -174,9 +174,8 @@ def test_stale_entries_are_listed_refused_and_inspectable(tmp_path, cfg, monkeyp
 
 
 def test_missing_entry_names_the_command_with_its_store(tmp_path, cfg):
-    from l2lib import experiments
 
-    smoke = experiments.get("smoke", "ci")
+    smoke = registry.get("smoke", "ci")
     with pytest.raises(MissingEntryError) as e:
         Store(tmp_path).load(smoke)
     assert f"`python -m l2lib sweep smoke --scale ci --store {tmp_path}`" in str(e.value)
@@ -246,3 +245,52 @@ def test_dataset_fingerprint_changes_with_any_array():
     assert fp == store.dataset_fingerprint(Dataset(x.copy(), y.copy(), x[:2], y[:2], 4, "t"))
     assert fp != store.dataset_fingerprint(base._replace(y_train=y[::-1].copy()))
     assert fp != store.dataset_fingerprint(base._replace(x_test=x[:2].reshape(2, 3, 1)))
+
+
+# --- keys hold what was trained, not its name --------------------------------------------------
+
+
+def test_a_renamed_experiment_finds_its_entry_and_rekey_renames_the_files(tmp_path, cfg):
+    """Renaming an experiment must not force retraining: the key's hash leaves the name out,
+    so the entry made under the old name is found by content; ``rekey`` then moves its files
+    to the new name with the arrays untouched."""
+    s = Store(tmp_path)
+    old = s.save(cfg, fake_arrays(cfg))
+    renamed = dataclasses.replace(cfg, name="ch9_unit_renamed")
+    assert store.entry_key(renamed).rsplit("-", 1)[1] == store.entry_key(cfg).rsplit("-", 1)[1]
+    assert s.exists(renamed) and s.path_for(renamed) == old
+    r = s.load(renamed)
+    assert r.config.name == "ch9_unit_renamed" and r.meta["name"] == cfg.name
+    assert store.load_or_run(renamed, tmp_path).path == old  # found, not trained
+    npz = old.with_suffix(".npz").read_bytes()
+    moved = s.rekey(
+        lambda c: "ch9_unit_renamed" if c.content_hash() == cfg.content_hash() else None
+    )
+    assert moved == [(store.entry_key(cfg), store.entry_key(renamed))]
+    new = s.path_for(renamed)
+    assert new.name.startswith("ch9_unit_renamed-") and not old.exists()
+    assert new.with_suffix(".npz").read_bytes() == npz
+    meta = s.load(renamed).meta
+    assert meta["renamed_from"] == [store.entry_key(cfg)] and meta["created"] == r.meta["created"]
+    assert s.verify() == [] and s.rekey() == []  # nothing left to move
+    # A different config is not mistaken for it, whatever its name.
+    other = dataclasses.replace(renamed, eval_every=renamed.eval_every * 2)
+    assert not s.exists(other)
+
+
+def test_entries_under_the_older_key_scheme_are_read_and_rekeyed(tmp_path, cfg):
+    s = Store(tmp_path)
+    path = s.save(cfg, fake_arrays(cfg))
+    legacy = store.legacy_entry_key(cfg)
+    assert legacy != store.entry_key(cfg)
+    # Written by a store of the older scheme: the same files under the key that hashed the name.
+    meta = json.loads(path.read_text())
+    meta.pop("meta_sha256")
+    meta["key"] = legacy
+    (tmp_path / f"{legacy}.json").write_bytes(store._json_bytes(meta))
+    path.with_suffix(".npz").rename(tmp_path / f"{legacy}.npz")
+    path.unlink()
+    assert s.path_for(cfg).name == f"{legacy}.json" and s.verify() == []
+    assert np.array_equal(s.load(cfg)["test_accuracy"], fake_arrays(cfg)["test_accuracy"])
+    assert s.rekey() == [(legacy, store.entry_key(cfg))]
+    assert s.path_for(cfg).name == f"{store.entry_key(cfg)}.json" and s.verify() == []

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from l2lib import experiments, store, widgets
+from l2lib import registry, store, widgets
+from l2lib.paper import ch2_budget, ch3_autol2
 
 
 @pytest.fixture(autouse=True)
@@ -20,9 +21,8 @@ def test_in_the_static_book_each_widget_is_a_note(monkeypatch):
 
 
 def test_budget_explorer_moves_lambda_opt_with_the_budget():
-    from l2lib import premise_ch2
 
-    s = premise_ch2.summary("fmnist")
+    s = ch2_budget.summary("fmnist")
     c, eta = s.probe.c, s.probe.learning_rate
     live = widgets.budget_explorer(s.sweep.arrays, c, eta)
     first = dict(live.state)
@@ -35,9 +35,8 @@ def test_budget_explorer_moves_lambda_opt_with_the_budget():
 
 
 def test_autol2_explorer_recomputes_the_steps_for_a_tolerance():
-    from l2lib import premise_ch3
 
-    live = widgets.autol2_explorer(premise_ch3.widget_summary(premise_ch3.summary("fmnist")))
+    live = widgets.autol2_explorer(ch3_autol2.widget_summary(ch3_autol2.summary("fmnist")))
     t0 = live.state["target"]
     live.controls["tolerance"].value = 0.02
     assert live.state["target"] == pytest.approx(t0 + 0.005 - 0.02)
@@ -55,7 +54,7 @@ def test_theory_explorer_moves_the_minimum_with_lambda_and_k():
 
 
 def test_schedule_explorer_reads_each_clock_at_t_star():
-    res = store.Store().load(experiments.get("ch5_fmnist_step", "cpu"))
+    res = store.Store().load(registry.get("ch5_fmnist_step", "cpu"))
     live = widgets.schedule_explorer(res.arrays, res.config)
     spreads = {}
     for clock in live.controls["clock"].options:
