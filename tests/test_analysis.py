@@ -116,7 +116,7 @@ def _synthetic_timescale_store(tmp_path, c_of_lr, name="ch1_timescale_mlp"):
 
 def test_timescale_claims_pass_on_an_exact_relation(tmp_path):
     st, cfg = _synthetic_timescale_store(tmp_path, lambda eta: 1.5)
-    claims = list(ch1_timescale._timescale_claims("ch1_timescale_mlp", "cpu", tmp_path))
+    claims = list(ch1_timescale.timescale_claims("ch1_timescale_mlp", "cpu", tmp_path))
     assert [c.passed for c in claims] == [True, True, True], [c.line() for c in claims]
     s = shared.timescale_summary(st.load(cfg))
     assert s.fit.slope == pytest.approx(-1, abs=0.02)
@@ -130,7 +130,7 @@ def test_c_claim_fails_when_t_star_depends_on_lambda_alone(tmp_path):
     _synthetic_timescale_store(tmp_path, lambda eta: 0.4 * eta)
     claims = {
         c.name.split(": ")[1]: c
-        for c in ch1_timescale._timescale_claims("ch1_timescale_mlp", "cpu", tmp_path)
+        for c in ch1_timescale.timescale_claims("ch1_timescale_mlp", "cpu", tmp_path)
     }
     assert not claims["c = λη·t* (per η)"].passed
 

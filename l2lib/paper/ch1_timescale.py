@@ -49,15 +49,15 @@ from l2lib.paper.shared import (
     TIMESCALE_HORIZON,
     TIMESCALE_LONG_HORIZON,
     TIMESCALE_MAX_STEPS,
-    _premise,
-    _timescale,
-    _timescale_claims,
-    _unmeasured_premise,
-    _with_null,
     fit_mask,
     premise_claims,
+    premise_factory,
     setup_label,
+    timescale_claims,
+    timescale_config,
     timescale_summary,
+    unmeasured_premise,
+    with_null,
 )
 
 register = registry.registrar("ch1")
@@ -421,11 +421,11 @@ def _theory_ntk_ci() -> Experiment:
 
 @register("ch1_timescale_mlp", "cpu")
 def _timescale_mlp_cpu() -> Experiment:
-    return _timescale(C.ModelConfig(kind="mlp", width=256, depth=2), 25, TIMESCALE_MAX_STEPS)
+    return timescale_config(C.ModelConfig(kind="mlp", width=256, depth=2), 25, TIMESCALE_MAX_STEPS)
 
 
 def _timescale_mlp_to(horizon: float, max_steps: int) -> Experiment:
-    cfg = _timescale(C.ModelConfig(kind="mlp", width=256, depth=2), 25, max_steps, probes=())
+    cfg = timescale_config(C.ModelConfig(kind="mlp", width=256, depth=2), 25, max_steps, probes=())
     # group_size 1: on a CPU vmapping members does not speed them up, so members of unequal
     # length are cheapest run one by one (no lockstep on finished members).
     return dataclasses.replace(
@@ -451,7 +451,7 @@ def _timescale_mlp_longer_cpu() -> Experiment:
 def _timescale_cnn_cpu() -> Experiment:
     # The CNN costs ~5× the MLP per step on a CPU: one probe (λ = 0) instead of two.
     model = C.ModelConfig(kind="cnn", width=16, depth=2, cnn_head="flatten")
-    return _timescale(model, 25, 7_000, probes=(0.0,))
+    return timescale_config(model, 25, 7_000, probes=(0.0,))
 
 
 # (Chapter 1's horizon sweeps of this MLP on Fashion-MNIST, timescale_fmnist[4k][_long], were
@@ -621,7 +621,7 @@ def theory_claims(s) -> Iterator[Claim]:
     yield Claim(
         "ch1",
         "theory regime: slope of log t* vs log λη",
-        _with_null(ok, null),
+        with_null(ok, null),
         f"{fit.slope:+.3f} (95% CI {fit.slope_ci[0]:+.3f}, {fit.slope_ci[1]:+.3f}; n={fit.n}; "
         f"seed-mean test-MSE t*); null median |slope+1| {null.null_median:.2f}",
         f"-1 ± {SLOPE_TOLERANCE} and null p < {analysis.NULL_ALPHA}",
@@ -656,16 +656,16 @@ CLAIMS: list[tuple[str, str, Callable[[str, str, object], Iterator[Claim]]]] = [
     ("ch1", "ch1_theory_ntk", _theory_claims),
     # Outside the premise (most members never fit their training set; horizon ∝ 1/(λη)): kept
     # as one section of the chapter, for what the horizon checks showed.
-    ("ch1", "ch1_timescale_mlp", lambda n, s, r: _unmeasured_premise(_timescale_claims(n, s, r))),
+    ("ch1", "ch1_timescale_mlp", lambda n, s, r: unmeasured_premise(timescale_claims(n, s, r))),
     (
         "ch1",
         "ch1_timescale_mlp_long",
-        lambda n, s, r: _unmeasured_premise(_horizon_claims(n, s, r)),
+        lambda n, s, r: unmeasured_premise(_horizon_claims(n, s, r)),
     ),
     (
         "ch1",
         "ch1_timescale_mlp_longer",
-        lambda n, s, r: _unmeasured_premise(_horizon_claims(n, s, r)),
+        lambda n, s, r: unmeasured_premise(_horizon_claims(n, s, r)),
     ),
 ]
 
@@ -874,7 +874,7 @@ def theory_comparison(
 
 
 for _name in PREMISE_SETUPS:
-    register(_name, "cpu")(_premise(_name))
+    register(_name, "cpu")(premise_factory(_name))
 
 
 registry.register_artifact("ch1_theory_prediction", prediction_config, prediction_artifact, "ch1")

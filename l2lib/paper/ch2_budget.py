@@ -53,18 +53,18 @@ from l2lib.paper.shared import (
     OPTIMAL_L2_BUDGETS,
     TIMESCALE_LONG_HORIZON,
     Performance,
-    _fitted_by,
-    _fmt,
-    _load,
-    _register_on_fmnist,
-    _with,
-    _x_zero,
+    fitted_by,
+    fmt_lambda,
     inpremise_base,
+    load_cpu_run,
     optimal_l2_predicted,
     performance,
     probe_c,
+    register_on_fmnist,
     setup_label,
     sweep,
+    with_grid,
+    x_zero,
 )
 from l2lib.registry import get
 
@@ -235,7 +235,7 @@ register("ch2_optimal_l2_predicted", "paper")(
 #: Chapter 2 on Fashion-MNIST (decided after chapter 1's Fashion-MNIST runs, before any of
 #: these): the sweep, the probe and the predicted runs of ``ch2_optimal_l2`` — same MLP, η, grid,
 #: budgets, λ₀ and horizons — with only the data changed, as chapter 1 did for its MLP.
-_register_on_fmnist("ch2_optimal_l2_{}", _optimal_l2_cpu, "ch2")
+register_on_fmnist("ch2_optimal_l2_{}", _optimal_l2_cpu, "ch2")
 
 
 #: The probe at the sweep's λ₀ηt = 4 was censored on Fashion-MNIST (best accuracy at its last
@@ -292,7 +292,7 @@ register("ch2_optimal_l2_predicted_seeds", "cpu")(
 
 
 def _ch2_small(setup: str) -> Experiment:
-    cfg = _with(inpremise_base(setup), l2=CH2_SMALL_L2, learning_rate=(INPREMISE_LR,))
+    cfg = with_grid(inpremise_base(setup), l2=CH2_SMALL_L2, learning_rate=(INPREMISE_LR,))
     return dataclasses.replace(cfg, group_size=6)
 
 
@@ -309,7 +309,7 @@ def _ch2_predicted(setup: str) -> Experiment:
     if not probe.ok:
         raise ValueError(f"ch2_{setup}_predicted: the probe gives no c ({probe.why})")
     l2 = tuple(analysis.predict_l2(probe.c, INPREMISE_LR, T) for T in CH2_BUDGETS)
-    cfg = _with(inpremise_base(setup), l2=l2, learning_rate=(INPREMISE_LR,))
+    cfg = with_grid(inpremise_base(setup), l2=l2, learning_rate=(INPREMISE_LR,))
     return dataclasses.replace(
         cfg,
         duration=C.DurationConfig(
@@ -350,7 +350,7 @@ def probe_steps() -> int:
 
 def probe_arrays(setup: str, root=None, recompute: bool = False) -> dict[str, np.ndarray]:
     """The probe's curves: the λ₀ members of chapter 1's run at η, truncated to its length."""
-    base = _load(shared.INPREMISE_SETUPS[setup], root, recompute)
+    base = load_cpu_run(shared.INPREMISE_SETUPS[setup], root, recompute)
     a = base.arrays
     sel = (a["member_l2"] == CH2_PROBE_L2) & (a["member_learning_rate"] == shared.INPREMISE_LR)
     return analysis.truncate(analysis.members_where(a, sel), probe_steps())
@@ -468,7 +468,7 @@ def validate(sweep_arrays, predicted_arrays, pr: Probe) -> list[Validation]:
                 analysis.predict_l2(pr.c_high, eta, T),
                 p_acc,
                 p_se,
-                _fitted_by(predicted_arrays, idx, T),
+                fitted_by(predicted_arrays, idx, T),
                 best_l2,
                 float(perf.accuracy[b]),
                 float(ratio),
@@ -537,10 +537,10 @@ def summary(setup: str, root=None, recompute: bool = False) -> Summary:
     sw = sweep(setup, root, recompute)
     pr = probe(setup, root, recompute)
     scaled = performance(sw.arrays, scaled_budgets(sw.arrays))
-    label = shared.setup_label(_load(shared.INPREMISE_SETUPS[setup], root).config)
+    label = shared.setup_label(load_cpu_run(shared.INPREMISE_SETUPS[setup], root).config)
     if not pr.ok:
         return Summary(setup, label, sw, None, pr, [], None, None, scaled)
-    pred = _load(f"ch2_{setup}_predicted", root, recompute)
+    pred = load_cpu_run(f"ch2_{setup}_predicted", root, recompute)
     val = validate(sw.arrays, pred.arrays, pr)
     cand = [pr.candidates]
     rn = analysis.null_test(ratio_score(val, pr), np.array([pr.t_star]), cand)
@@ -551,7 +551,7 @@ def summary(setup: str, root=None, recompute: bool = False) -> Summary:
 def _premise_text(perf: Performance) -> str:
     """How many λ with a budget fitted their training set by it, and which did not."""
     has = np.isfinite(perf.budget)
-    out = [f"λ={_fmt(v)}" for v, ok, h in zip(perf.l2, perf.fitted, has) if h and not ok]
+    out = [f"λ={fmt_lambda(v)}" for v, ok, h in zip(perf.l2, perf.fitted, has) if h and not ok]
     text = f"{int(perf.fitted[has].sum())} of {int(has.sum())} λ fitted by their budget"
     return text + (f"; not: {', '.join(out)}" if out else "")
 
@@ -571,9 +571,9 @@ def claims(s: Summary):
         ok_all &= clear
         margin = p.accuracy[p.best] - max(p.accuracy[e] for e in ends)
         rows.append(
-            f"T={T}: best λ={_fmt(p.l2[p.best])} {p.accuracy[p.best]:.3f}±{p.se[p.best]:.3f}, "
+            f"T={T}: best λ={fmt_lambda(p.l2[p.best])} {p.accuracy[p.best]:.3f}±{p.se[p.best]:.3f}, "
             f"{'interior' if interior else 'at an end'}, {100 * margin:+.1f} pt over the better "
-            f"end, near-best λ {{{', '.join(_fmt(v) for v in p.l2[p.near])}}}"
+            f"end, near-best λ {{{', '.join(fmt_lambda(v) for v in p.l2[p.near])}}}"
         )
     p_end = performance(s.sweep.arrays, T_max)
     yield Claim(
@@ -595,13 +595,13 @@ def claims(s: Summary):
         worst = max(drops, key=lambda d: d[1] - d[2])
         gain = acc[pos[-1]] - acc[pos[0]]
         ok = all(d <= n for _, d, n in drops) and gain > sc.noise(pos[0], pos[-1])
-        text = ", ".join(f"λ={_fmt(sc.l2[k])}: {acc[k]:.3f}±{sc.se[k]:.3f}" for k in pos)
+        text = ", ".join(f"λ={fmt_lambda(sc.l2[k])}: {acc[k]:.3f}±{sc.se[k]:.3f}" for k in pos)
         yield Claim(
             "ch2",
             f"{label}: (b) budget {CH2_SCALED_HORIZON:g}/(λη): improves as λ falls",
             bool(ok),
             f"{text}; net gain {100 * gain:+.1f} pt (noise {100 * sc.noise(pos[0], pos[-1]):.1f}); "
-            f"largest drop {100 * worst[1]:+.1f} pt at λ={_fmt(worst[0])} (noise "
+            f"largest drop {100 * worst[1]:+.1f} pt at λ={fmt_lambda(worst[0])} (noise "
             f"{100 * worst[2]:.1f})",
             "no drop beyond the seed noise as λ falls, and a net gain beyond it",
             premise=_premise_text(sc),
@@ -612,7 +612,7 @@ def claims(s: Summary):
             "ch2",
             f"{label}: (b) budget {CH2_SCALED_HORIZON:g}/(λη): plateau at small λ",
             bool(abs(acc[a] - acc[b]) <= sc.noise(a, b)),
-            f"λ={_fmt(sc.l2[a])}: {acc[a]:.3f}±{sc.se[a]:.3f}, λ={_fmt(sc.l2[b])}: "
+            f"λ={fmt_lambda(sc.l2[a])}: {acc[a]:.3f}±{sc.se[a]:.3f}, λ={fmt_lambda(sc.l2[b])}: "
             f"{acc[b]:.3f}±{sc.se[b]:.3f} (difference {100 * (acc[b] - acc[a]):+.1f} pt, noise "
             f"{100 * sc.noise(a, b):.1f})",
             "the two smallest λ whose budget the sweep holds within the seed noise",
@@ -645,7 +645,7 @@ def claims(s: Summary):
         ),
         f"{probe_text}; "
         + "; ".join(
-            f"T={v.budget}: {_fmt(v.predicted_l2)} vs {_fmt(v.best_l2)} (×{v.ratio:.2f})"
+            f"T={v.budget}: {fmt_lambda(v.predicted_l2)} vs {fmt_lambda(v.best_l2)} (×{v.ratio:.2f})"
             for v in val
         )
         + f"; null median {s.ratio_null.null_median:.2f} decades",
@@ -659,8 +659,8 @@ def claims(s: Summary):
         f"{label}: λ_opt = c/(ηT) among the near-best λ",
         bool(all(v.inside for v in val) and s.range_null.p_value < analysis.NULL_ALPHA),
         "; ".join(
-            f"T={v.budget}: {_fmt(v.predicted_l2)} [{_fmt(v.predicted_low)}, {_fmt(v.predicted_high)}] "
-            f"vs near-best λ [{_fmt(v.perf.near_range[0])}, {_fmt(v.perf.near_range[1])}]"
+            f"T={v.budget}: {fmt_lambda(v.predicted_l2)} [{fmt_lambda(v.predicted_low)}, {fmt_lambda(v.predicted_high)}] "
+            f"vs near-best λ [{fmt_lambda(v.perf.near_range[0])}, {fmt_lambda(v.perf.near_range[1])}]"
             f" ({'inside' if v.inside else 'outside'})"
             for v in val
         )
@@ -711,7 +711,7 @@ def performance_figure(s: Summary):
     from l2lib import figures
 
     xs_all = s.scaled.l2
-    x0 = _x_zero(xs_all)
+    x0 = x_zero(xs_all)
     xs = np.where(xs_all > 0, xs_all, x0)
     fig = go.Figure()
     tags: list[int | None] = []
@@ -823,7 +823,7 @@ def optimum_figure(s: Summary):
     Ts = np.array([v.budget for v in s.validation], float)
     if not len(Ts):
         return fig
-    x0 = _x_zero(s.scaled.l2)
+    x0 = x_zero(s.scaled.l2)
     for v in s.validation:
         lo, hi = v.perf.near_range
         fig.add_trace(
@@ -935,7 +935,7 @@ def members_table(s: Summary):
     perfs = [performance(s.sweep.arrays, T) for T in CH2_BUDGETS]
     rows = []
     for k, v in enumerate(s.scaled.l2):
-        row = [_fmt(v)]
+        row = [fmt_lambda(v)]
         for p in perfs:
             mark = "★" if k == p.best else ("●" if p.near[k] else ("✗" if not p.fitted[k] else ""))
             row.append(f"{p.accuracy[k]:.3f} ± {p.se[k]:.3f} {mark}")
@@ -968,8 +968,8 @@ def validation_table(s: Summary):
         [
             v.budget,
             f"{v.predicted_l2:.3g} [{v.predicted_low:.3g}, {v.predicted_high:.3g}]",
-            _fmt(v.best_l2),
-            f"{_fmt(v.perf.near_range[0])} – {_fmt(v.perf.near_range[1])}",
+            fmt_lambda(v.best_l2),
+            f"{fmt_lambda(v.perf.near_range[0])} – {fmt_lambda(v.perf.near_range[1])}",
             f"×{v.ratio:.2f}",
             f"{v.predicted_accuracy:.3f} ± {v.predicted_se:.3f}",
             f"{v.best_accuracy:.3f}",
@@ -997,7 +997,7 @@ def validation_table(s: Summary):
 
 # --- claims of the paper-scale sweeps -------------------------------------------------------------
 #
-# From one λ sweep at one η (experiments.OPTIMAL_L2_*), the probe that measures c at λ₀, and
+# From one λ sweep at one η (shared.OPTIMAL_L2_* and OPTIMAL_L2_* below), the probe that measures c at λ₀, and
 # the runs at the predicted λ_opt(T) = c/(ηT), one per budget T of OPTIMAL_L2_BUDGETS:
 #
 # - ``λ_opt within ×2``: at every budget, the predicted λ within a factor L2_OPT_FACTOR of the

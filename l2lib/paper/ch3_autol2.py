@@ -40,7 +40,6 @@ from l2lib.figures import add_value_slider, color_for, fmt_value
 from l2lib.paper import common, shared
 from l2lib.paper.common import load_run, table
 from l2lib.paper.shared import (
-    _MLP,
     AUTOL2_CONST_L2,
     AUTOL2_EVAL_EVERY,
     AUTOL2_L2_INIT,
@@ -50,14 +49,15 @@ from l2lib.paper.shared import (
     CH2_SMALL_L2,
     INPREMISE_LR,
     INPREMISE_SETUPS,
+    MLP_MODEL,
     PREMISE_L2,
-    _autol2_ci,
-    _autol2_cpu,
-    _register_on_fmnist,
-    _with,
+    autol2_ci_config,
+    autol2_cpu_config,
     inpremise_base,
     probe_c,
+    register_on_fmnist,
     setup_label,
+    with_grid,
 )
 
 #: (chapter, experiment, claims generator) of this chapter in the book's order; registered
@@ -110,22 +110,26 @@ _CNN = C.ModelConfig(kind="cnn", width=16, depth=2, cnn_head="flatten")
 
 @register("ch3_autol2_mlp", "cpu")
 def _autol2_mlp_cpu() -> Experiment:
-    return _autol2_cpu(_MLP, AUTOL2_MLP_STEPS, AUTOL2_MLP_SEEDS, True, len(AUTOL2_MLP_SEEDS))
+    return autol2_cpu_config(
+        MLP_MODEL, AUTOL2_MLP_STEPS, AUTOL2_MLP_SEEDS, True, len(AUTOL2_MLP_SEEDS)
+    )
 
 
 @register("ch3_autol2_mlp_const", "cpu")
 def _autol2_mlp_const_cpu() -> Experiment:
-    return _autol2_cpu(_MLP, AUTOL2_MLP_STEPS, AUTOL2_MLP_SEEDS, False, len(AUTOL2_MLP_SEEDS))
+    return autol2_cpu_config(
+        MLP_MODEL, AUTOL2_MLP_STEPS, AUTOL2_MLP_SEEDS, False, len(AUTOL2_MLP_SEEDS)
+    )
 
 
 @register("ch3_autol2_cnn", "cpu")
 def _autol2_cnn_cpu() -> Experiment:
-    return _autol2_cpu(_CNN, AUTOL2_CNN_STEPS, AUTOL2_CNN_SEEDS, True, len(AUTOL2_CNN_SEEDS))
+    return autol2_cpu_config(_CNN, AUTOL2_CNN_STEPS, AUTOL2_CNN_SEEDS, True, len(AUTOL2_CNN_SEEDS))
 
 
 @register("ch3_autol2_cnn_const", "cpu")
 def _autol2_cnn_const_cpu() -> Experiment:
-    return _autol2_cpu(_CNN, AUTOL2_CNN_STEPS, AUTOL2_CNN_SEEDS, False, len(AUTOL2_CNN_SEEDS))
+    return autol2_cpu_config(_CNN, AUTOL2_CNN_STEPS, AUTOL2_CNN_SEEDS, False, len(AUTOL2_CNN_SEEDS))
 
 
 # The MLP setup on Fashion-MNIST (decided after chapter 1's Fashion-MNIST runs, before these):
@@ -133,10 +137,10 @@ def _autol2_cnn_const_cpu() -> Experiment:
 # steps, so the budget is kept in steps (13 epochs of Fashion-MNIST, not 200) — only the data
 # change; and on the first 4000 images, inside the over-parameterized premise (as chapters 1
 # and 2).
-_register_on_fmnist("ch3_autol2_{}", _autol2_mlp_cpu, "ch3")
+register_on_fmnist("ch3_autol2_{}", _autol2_mlp_cpu, "ch3")
 
 
-_register_on_fmnist("ch3_autol2_{}_const", _autol2_mlp_const_cpu, "ch3")
+register_on_fmnist("ch3_autol2_{}_const", _autol2_mlp_const_cpu, "ch3")
 
 
 # A variant, made after the authors' rule failed on the MLP (its decays come as fast as the
@@ -153,22 +157,22 @@ def _autol2_mlp_timescale_cpu() -> Experiment:
 
 @register("ch3_autol2_mlp", "ci")
 def _autol2_mlp_ci() -> Experiment:
-    return _autol2_ci(C.ModelConfig(kind="mlp", width=32, depth=2), True)
+    return autol2_ci_config(C.ModelConfig(kind="mlp", width=32, depth=2), True)
 
 
 @register("ch3_autol2_mlp_const", "ci")
 def _autol2_mlp_const_ci() -> Experiment:
-    return _autol2_ci(C.ModelConfig(kind="mlp", width=32, depth=2), False)
+    return autol2_ci_config(C.ModelConfig(kind="mlp", width=32, depth=2), False)
 
 
 @register("ch3_autol2_cnn", "ci")
 def _autol2_cnn_ci() -> Experiment:
-    return _autol2_ci(C.ModelConfig(kind="cnn", width=4, depth=2, cnn_head="flatten"), True)
+    return autol2_ci_config(C.ModelConfig(kind="cnn", width=4, depth=2, cnn_head="flatten"), True)
 
 
 @register("ch3_autol2_cnn_const", "ci")
 def _autol2_cnn_const_ci() -> Experiment:
-    return _autol2_ci(C.ModelConfig(kind="cnn", width=4, depth=2, cnn_head="flatten"), False)
+    return autol2_ci_config(C.ModelConfig(kind="cnn", width=4, depth=2, cnn_head="flatten"), False)
 
 
 # At paper scale the CNN pair is the authors' Fig. 1c, their flags converted to our units as
@@ -229,7 +233,7 @@ def _autol2_mlp_const_paper() -> Experiment:
 
 def _ch3_const(setup: str) -> Experiment:
     grid = PREMISE_L2[::-1] + CH2_SMALL_L2
-    cfg = _with(
+    cfg = with_grid(
         inpremise_base(setup),
         l2=tuple(sorted(grid, reverse=True)),
         learning_rate=(INPREMISE_LR,),
@@ -239,7 +243,7 @@ def _ch3_const(setup: str) -> Experiment:
 
 
 def _ch3_autol2(setup: str) -> Experiment:
-    cfg = _with(
+    cfg = with_grid(
         inpremise_base(setup),
         l2=(AUTOL2_L2_INIT,),
         learning_rate=(INPREMISE_LR,),
@@ -391,7 +395,7 @@ def summary(setup: str, root=None, recompute: bool = False) -> Summary:
     every = np.ones(len(aa["member_seed"]), bool)
     lam = np.asarray(aa["l2"], np.float64)
     final = np.array([row[np.isfinite(row)][-1] for row in lam])
-    label = shared.setup_label(shared._load(shared.INPREMISE_SETUPS[setup], root).config)
+    label = shared.setup_label(shared.load_cpu_run(shared.INPREMISE_SETUPS[setup], root).config)
     return Summary(
         setup,
         label,
@@ -579,7 +583,7 @@ def accuracy_figure(s: Summary):
     import plotly.graph_objects as go
 
     sel = s.selection
-    x0 = shared._x_zero(sel.l2)
+    x0 = shared.x_zero(sel.l2)
     xs = np.where(sel.l2 > 0, sel.l2, x0)
     held = [s.constants.get(float(v)) for v in sel.l2]
     fig = go.Figure()
@@ -706,7 +710,7 @@ def selection_table(s: Summary):
         held = s.constants.get(float(v))
         rows.append(
             [
-                shared._fmt(v),
+                shared.fmt_lambda(v),
                 f"{sel.accuracy[k]:.3f} ± {sel.se[k]:.3f}" + (" ★" if k == sel.best else ""),
                 "—"
                 if held is None

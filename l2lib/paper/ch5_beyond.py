@@ -53,27 +53,27 @@ from l2lib.figures import (
 from l2lib.paper import common, shared
 from l2lib.paper.common import _fmt_acc, _pt, load_config, table
 from l2lib.paper.shared import (
-    _MLP,
     ACCURACY_POINTS,
     AUTOL2_MLP_SEEDS,
     AUTOL2_MLP_STEPS,
     C_AGREEMENT,
     COLLAPSE_RATIO,
     L2_OPT_FACTOR,
+    MLP_MODEL,
     SLOPE_TOLERANCE,
     TIMESCALE_HORIZON,
     TIMESCALE_LR,
     TIMESCALE_MAX_STEPS,
     TimescaleSummary,
-    _autol2_ci,
-    _autol2_cpu,
-    _timescale,
-    _timescale_claims,
-    _unmeasured_premise,
-    _with,
+    autol2_ci_config,
+    autol2_cpu_config,
     inpremise_base,
     probe_c,
+    timescale_claims,
+    timescale_config,
     timescale_summary,
+    unmeasured_premise,
+    with_grid,
 )
 from l2lib.registry import get, scales
 
@@ -191,7 +191,9 @@ def schedule_results(kind: str, scale: str = "cpu", root=None, recompute: bool =
 
 @register("ch5_timescale_mlp_momentum", "cpu")
 def _timescale_mlp_momentum_cpu() -> Experiment:
-    cfg = _timescale(C.ModelConfig(kind="mlp", width=256, depth=2), 25, TIMESCALE_MAX_STEPS, ())
+    cfg = timescale_config(
+        C.ModelConfig(kind="mlp", width=256, depth=2), 25, TIMESCALE_MAX_STEPS, ()
+    )
     scale = 1.0 - MOMENTUM
     return dataclasses.replace(
         cfg,
@@ -207,7 +209,7 @@ def _timescale_mlp_momentum_cpu() -> Experiment:
 @register("ch5_timescale_mlp_bn", "cpu")
 def _timescale_mlp_bn_cpu() -> Experiment:
     model = C.ModelConfig(kind="mlp", width=256, depth=2, batch_norm=True)
-    return dataclasses.replace(_timescale(model, 25, TIMESCALE_MAX_STEPS, ()), group_size=1)
+    return dataclasses.replace(timescale_config(model, 25, TIMESCALE_MAX_STEPS, ()), group_size=1)
 
 
 @register("ch5_timescale_mlp_momentum", "ci")
@@ -237,12 +239,14 @@ def _timescale_mlp_bn_ci() -> Experiment:
 
 
 def _autol2_step(auto: bool) -> Experiment:
-    cfg = _autol2_cpu(_MLP, AUTOL2_MLP_STEPS, AUTOL2_MLP_SEEDS, auto, len(AUTOL2_MLP_SEEDS))
+    cfg = autol2_cpu_config(
+        MLP_MODEL, AUTOL2_MLP_STEPS, AUTOL2_MLP_SEEDS, auto, len(AUTOL2_MLP_SEEDS)
+    )
     return dataclasses.replace(cfg, optimizer=dataclasses.replace(cfg.optimizer, schedule="step"))
 
 
 def _autol2_step_ci(auto: bool) -> Experiment:
-    cfg = _autol2_ci(C.ModelConfig(kind="mlp", width=32, depth=2), auto)
+    cfg = autol2_ci_config(C.ModelConfig(kind="mlp", width=32, depth=2), auto)
     return dataclasses.replace(cfg, optimizer=dataclasses.replace(cfg.optimizer, schedule="step"))
 
 
@@ -273,7 +277,7 @@ register("ch5_autol2_mlp_step_const", "ci")(lambda: _autol2_step_ci(False))
 # sweep and predicted runs read at T (a constant-η run truncated at T is a run of T steps).
 #
 # Fixed here before any run: the budgets (a decade-wide subset of chapter 2's, so the control
-# exists at each), the grid, η₀, and the goals in l2lib/check.py — chapter 2's (the integrated
+# exists at each), the grid, η₀, and the goals below — chapter 2's (the integrated
 # prediction within ×2 of the sweep's best λ and at most 1 point below its best accuracy, at
 # every budget), plus which clock's prediction lies closer to the best λ. Cost (cpu): 9 members ×
 # 17 000 steps per schedule, and 2 × 17 000 for the predicted runs.
@@ -342,7 +346,7 @@ def _ch5(variant: str) -> Experiment:
     if variant == "momentum":
         lrs = tuple(round(v * (1.0 - MOMENTUM), 10) for v in cfg.grid.learning_rate)
         return dataclasses.replace(
-            _with(cfg, learning_rate=lrs),
+            with_grid(cfg, learning_rate=lrs),
             optimizer=dataclasses.replace(cfg.optimizer, momentum=MOMENTUM),
         )
     if variant == "bn":
@@ -670,12 +674,12 @@ def claims(s: Summary, base_label: str):
             f"{v.c_null.null_median:.2f}",
             f"within ×{C_RATIO:g} and null p < {analysis.NULL_ALPHA}",
             null_p=v.c_null.p_value,
-            premise=shared._premise_count(f),
+            premise=shared.premise_count(f),
             summary=f"c ratio {ratio:.2f}",
         )
     st = s.step
     label = f"{base_label}, {VARIANT_LABELS['step']}"
-    where = shared._premise_count(
+    where = shared.premise_count(
         shared.BudgetReading(CH5_STEPS, st.peaks, st.used, np.nan, {}, np.array([]))
     )
     if st.clock_null is None:
@@ -906,7 +910,7 @@ def _momentum_claims(name: str, scale: str, root) -> Iterator[Claim]:
 def _bn_timescale_claims(name: str, scale: str, root) -> Iterator[Claim]:
     st = store_lib.Store(root)
     ref = timescale_summary(st.load(registry.get("ch1_timescale_mlp", scale)))
-    for c in claims_lib.as_chapter(_timescale_claims(name, scale, root), "ch5"):
+    for c in claims_lib.as_chapter(timescale_claims(name, scale, root), "ch5"):
         if "c = λη·t*" in c.name:
             s = timescale_summary(st.load(registry.get(name, scale)))
             c = Claim(
@@ -950,7 +954,7 @@ CLAIMS += [
     (
         "ch5",
         "ch5_bn_equilibrium",
-        lambda n, s, r: _unmeasured_premise(_bn_equilibrium_claims(n, s, r)),
+        lambda n, s, r: unmeasured_premise(_bn_equilibrium_claims(n, s, r)),
     ),
     # AutoL2 under the step schedule: chapter 3's claims and goal, both arms on the schedule.
     (
@@ -964,7 +968,7 @@ CLAIMS += [
 # --- claims: λ_opt(T) under a schedule ------------------------------------------------------------
 #
 # Chapter 2's prediction made from its constant-η probe and used under the step and cosine
-# schedules (experiments.SCHEDULE_L2OPT_*): at each budget T, the sweep's best λ against the
+# schedules (SCHEDULE_L2OPT_* above): at each budget T, the sweep's best λ against the
 # naive c/(η₀T) and the integrated c/∫₀ᵀη dt. Goals, fixed before the runs: chapter 2's for the
 # integrated prediction — within ×L2_OPT_FACTOR of the best λ (a best λ = 0 is a miss) and at
 # most ACCURACY_POINTS below the best accuracy, at every budget; and the integrated prediction

@@ -213,7 +213,7 @@ PREMISE_SETUPS = {
 PREMISE_HORIZON_FRACTION = 0.5
 
 
-def _premise(name: str) -> Callable[[], Experiment]:
+def premise_factory(name: str) -> Callable[[], Experiment]:
     data, lrs, budget = PREMISE_SETUPS[name]
 
     def make() -> Experiment:
@@ -277,7 +277,7 @@ def inpremise_base(setup: str) -> Experiment:
     return get(INPREMISE_SETUPS[setup], "cpu")
 
 
-def _with(cfg: Experiment, **grid) -> Experiment:
+def with_grid(cfg: Experiment, **grid) -> Experiment:
     return dataclasses.replace(cfg, grid=dataclasses.replace(cfg.grid, **grid))
 
 
@@ -311,14 +311,14 @@ def _merge(first: store_lib.Results, second: store_lib.Results, name: str) -> st
     return dataclasses.replace(first, arrays=arrays, config=cfg, meta=meta)
 
 
-def _load(name: str, root=None, recompute: bool = False) -> store_lib.Results:
+def load_cpu_run(name: str, root=None, recompute: bool = False) -> store_lib.Results:
 
     return common.load_run(name, "cpu", recompute, root)
 
 
 def sweep(setup: str, root=None, recompute: bool = False) -> store_lib.Results:
     """The seven-λ sweep of ``setup`` at η = ``INPREMISE_LR`` (see the module docstring)."""
-    base = _load(INPREMISE_SETUPS[setup], root, recompute)
+    base = load_cpu_run(INPREMISE_SETUPS[setup], root, recompute)
     eta = INPREMISE_LR
     at_eta = analysis.members_where(base.arrays, base.arrays["member_learning_rate"] == eta)
     base = dataclasses.replace(
@@ -328,7 +328,7 @@ def sweep(setup: str, root=None, recompute: bool = False) -> store_lib.Results:
             base.config, grid=dataclasses.replace(base.config.grid, learning_rate=(eta,))
         ),
     )
-    small = _load(f"ch2_{setup}_small", root, recompute)
+    small = load_cpu_run(f"ch2_{setup}_small", root, recompute)
     return _merge(base, small, f"ch2_{setup}_sweep")
 
 
@@ -359,7 +359,7 @@ class Performance(NamedTuple):
         return float(v.min()), float(v.max())
 
 
-def _fitted_by(arrays, idx, budget: float) -> bool:
+def fitted_by(arrays, idx, budget: float) -> bool:
     fta = arrays.get("full_train_accuracy")
     if fta is None:
         return False
@@ -388,7 +388,7 @@ def performance(arrays, budget) -> Performance:
             continue
         seed_acc[k, : len(i)] = analysis.best_within(arrays, np.full(len(l2), b[k]))[i]
         whole[k] = bool(np.all(trained[i] >= b[k]))
-        fitted[k] = _fitted_by(arrays, i, b[k])
+        fitted[k] = fitted_by(arrays, i, b[k])
     n = np.sum(np.isfinite(seed_acc), axis=1)
     acc, se = np.full(g, np.nan), np.full(g, np.nan)
     for k in np.flatnonzero(n):
@@ -407,14 +407,14 @@ def performance(arrays, budget) -> Performance:
 # --- formatting -----------------------------------------------------------------------------------
 
 
-def _fmt(v: float) -> str:
+def fmt_lambda(v: float) -> str:
     return "0" if v == 0 else f"{v:.3g}"
 
 
 # --- figure helpers -------------------------------------------------------------------------------
 
 
-def _x_zero(l2: np.ndarray) -> float:
+def x_zero(l2: np.ndarray) -> float:
     """Where λ = 0 sits on the log axis: a factor 3 left of the smallest λ > 0."""
     return float(l2[l2 > 0].min() / 3)
 
@@ -494,14 +494,14 @@ def _used(reading) -> str:
     )
 
 
-def _premise_count(reading) -> str:
+def premise_count(reading) -> str:
     pk = reading.peaks
     out = [f"λ={a:g},η={b:g}" for a, b, ok in zip(pk.l2, pk.learning_rate, pk.in_premise) if not ok]
     text = f"{int(pk.in_premise.sum())} of {len(pk.in_premise)} (λ, η) in the premise"
     return text + (f"; outside: {', '.join(out)}" if out else "")
 
 
-def _with_null(ok: bool, null) -> bool:
+def with_null(ok: bool, null) -> bool:
     return bool(ok) and null is not None and null.p_value < analysis.NULL_ALPHA
 
 
@@ -509,7 +509,7 @@ def premise_claims(s, label: str) -> Iterator[Claim]:
     """The chapter-1 claims of one fixed-budget setup (a :class:`PremiseSummary`)."""
 
     f, T = s.full, s.full.budget
-    where = _premise_count(f)
+    where = premise_count(f)
     pk = f.peaks
     fitted = pk.in_premise.sum()
     yield Claim(
@@ -552,7 +552,7 @@ def premise_claims(s, label: str) -> Iterator[Claim]:
     yield Claim(
         "ch1",
         f"{label}: slope of log t* vs log λη (T={T})",
-        _with_null(ok, s.slope_null),
+        with_null(ok, s.slope_null),
         f"{fit.slope:+.3f} (95% CI {fit.slope_ci[0]:+.3f}, {fit.slope_ci[1]:+.3f}; n={fit.n}); "
         f"null median |slope+1| {s.slope_null.null_median:.2f}; t*: {_used(f)}",
         f"-1 ± {SLOPE_TOLERANCE} and null p < {analysis.NULL_ALPHA}",
@@ -566,7 +566,7 @@ def premise_claims(s, label: str) -> Iterator[Claim]:
         yield Claim(
             "ch1",
             f"{label}: c = λη·t* (per η)",
-            _with_null(spread <= C_AGREEMENT, s.c_null),
+            with_null(spread <= C_AGREEMENT, s.c_null),
             f"c = {fit.c:.3g}; {per}; max/min {spread:.2f} (null median {s.c_null.null_median:.2f})",
             f"per-η c within ×{C_AGREEMENT:g} and null p < {analysis.NULL_ALPHA}",
             null_p=s.c_null.p_value,
@@ -577,7 +577,7 @@ def premise_claims(s, label: str) -> Iterator[Claim]:
     yield Claim(
         "ch1",
         f"{label}: collapse in λ·η·t",
-        _with_null(col.ratio <= COLLAPSE_RATIO, s.collapse_null),
+        with_null(col.ratio <= COLLAPSE_RATIO, s.collapse_null),
         f"std log10 t* {col.spread_steps:.3f} -> std log10 λη·t* {col.spread_scaled:.3f} "
         f"(ratio {col.ratio:.2f}; null median {s.collapse_null.null_median:.2f})",
         f"ratio ≤ {COLLAPSE_RATIO:.2f} and null p < {analysis.NULL_ALPHA}",
@@ -609,7 +609,7 @@ def premise_claims(s, label: str) -> Iterator[Claim]:
     yield Claim(
         "ch1",
         f"{label}: t* not set by the budget ({half}→{T})",
-        _with_null(s.horizon_ratio < HORIZON_RATIO, s.horizon_null),
+        with_null(s.horizon_ratio < HORIZON_RATIO, s.horizon_null),
         f"median t*(T={T})/t*(T={half}) = {s.horizon_ratio:.2f} over "
         f"{int(s.horizon_used.sum())} (λ, η) ({per}); null median |log2| "
         f"{s.horizon_null.null_median:.2f}",
@@ -693,7 +693,7 @@ TIMESCALE_HORIZON = 4.0
 TIMESCALE_MAX_STEPS = 14_000
 
 
-def _timescale(
+def timescale_config(
     model: C.ModelConfig, eval_every: int, max_steps: int, probes=TIMESCALE_PROBE_L2
 ) -> Experiment:
     return C.cpu(
@@ -712,7 +712,7 @@ def _timescale(
 TIMESCALE_LONG_HORIZON = 8.0
 
 
-def _timescale_claims(name: str, scale: str, root) -> Iterator[Claim]:
+def timescale_claims(name: str, scale: str, root) -> Iterator[Claim]:
     res = store_lib.Store(root).load(registry.get(name, scale))
     s = timescale_summary(res)
     f = s.fit
@@ -737,7 +737,7 @@ def _timescale_claims(name: str, scale: str, root) -> Iterator[Claim]:
     )
 
 
-def _unmeasured_premise(claims: Iterator[Claim]) -> Iterator[Claim]:
+def unmeasured_premise(claims: Iterator[Claim]) -> Iterator[Claim]:
     """Claims of runs made without the full-train record: their premise is not measured."""
     for c in claims:
         yield dataclasses.replace(c, premise="not measured (no full-train record)")
@@ -781,7 +781,7 @@ AUTOL2_MLP_STEPS = 6200
 AUTOL2_MLP_SEEDS = (0, 1, 2)
 
 
-def _autol2_cpu(
+def autol2_cpu_config(
     model: C.ModelConfig, num_steps: int, seeds: tuple[int, ...], auto: bool, group_size: int
 ) -> Experiment:
     l2 = (AUTOL2_L2_INIT,) if auto else AUTOL2_CONST_L2
@@ -797,10 +797,10 @@ def _autol2_cpu(
     )
 
 
-_MLP = C.ModelConfig(kind="mlp", width=256, depth=2)
+MLP_MODEL = C.ModelConfig(kind="mlp", width=256, depth=2)
 
 
-def _autol2_ci(model: C.ModelConfig, auto: bool) -> Experiment:
+def autol2_ci_config(model: C.ModelConfig, auto: bool) -> Experiment:
     return C.ci(
         model=model,
         grid=C.GridConfig(
@@ -837,7 +837,7 @@ FMNIST4K_DATA = dataclasses.replace(TIMESCALE_FMNIST_DATA, num_train=4000)
 FMNIST_SETUPS = {"fmnist": TIMESCALE_FMNIST_DATA, "fmnist4k": FMNIST4K_DATA}
 
 
-def _register_on_fmnist(template: str, factory: Callable[[], Experiment], chapter: str) -> None:
+def register_on_fmnist(template: str, factory: Callable[[], Experiment], chapter: str) -> None:
     """Register ``template.format(tag)`` at scale cpu (under ``chapter``) for each of
     ``FMNIST_SETUPS``: the experiment ``factory`` makes, with only its data changed."""
     for tag, data in FMNIST_SETUPS.items():
