@@ -480,40 +480,31 @@ def validate(sweep_arrays, predicted_arrays, pr: Probe) -> list[Validation]:
     return out
 
 
-def ratio_score(validation: list[Validation], pr: Probe):
-    """Null score of the ×2 claim: mean over budgets of |log10(λ_opt/λ_best)| for a probe t*."""
+def _prediction_score(validation: list[Validation], pr: Probe, distance):
+    """A null score for a probe t* (``t[0]``): the mean over budgets of
+    ``distance(λ_opt(T), validation at T)``, λ_opt(T) = c/(ηT) from that t*'s c."""
     lam0, eta = pr.l2, pr.learning_rate
-    best = [v.best_l2 for v in validation]
 
     def score(t: np.ndarray) -> float:
         c = lam0 * eta * float(t[0])
-        d = [
-            abs(np.log10(c / (eta * v.budget) / b)) if b > 0 else np.inf
-            for v, b in zip(validation, best)
-        ]
-        return float(np.mean(d))
+        return float(np.mean([distance(c / (eta * v.budget), v) for v in validation]))
 
     return score
+
+
+def ratio_score(validation: list[Validation], pr: Probe):
+    """Null score of the ×2 claim: mean over budgets of |log10(λ_opt/λ_best)| for a probe t*."""
+    return _prediction_score(
+        validation,
+        pr,
+        lambda lam, v: abs(np.log10(lam / v.best_l2)) if v.best_l2 > 0 else np.inf,
+    )
 
 
 def range_score(validation: list[Validation], pr: Probe):
     """Null score of the near-best claim: mean over budgets of the decades from λ_opt(T) to the
     near-best λ range (0 inside) for a probe t*."""
-    lam0, eta = pr.l2, pr.learning_rate
-    ranges = [v.perf.near_range for v in validation]
-
-    def score(t: np.ndarray) -> float:
-        c = lam0 * eta * float(t[0])
-        return float(
-            np.mean(
-                [
-                    _log_distance(c / (eta * v.budget), lo, hi)
-                    for v, (lo, hi) in zip(validation, ranges)
-                ]
-            )
-        )
-
-    return score
+    return _prediction_score(validation, pr, lambda lam, v: _log_distance(lam, *v.perf.near_range))
 
 
 @dataclasses.dataclass(frozen=True)

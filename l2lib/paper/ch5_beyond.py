@@ -674,14 +674,12 @@ def claims(s: Summary, base_label: str):
             f"{v.c_null.null_median:.2f}",
             f"within ×{C_RATIO:g} and null p < {analysis.NULL_ALPHA}",
             null_p=v.c_null.p_value,
-            premise=shared.premise_count(f),
+            premise=shared.premise_count(f.peaks),
             summary=f"c ratio {ratio:.2f}",
         )
     st = s.step
     label = f"{base_label}, {VARIANT_LABELS['step']}"
-    where = shared.premise_count(
-        shared.BudgetReading(CH5_STEPS, st.peaks, st.used, np.nan, {}, np.array([]))
-    )
+    where = shared.premise_count(st.peaks)
     if st.clock_null is None:
         yield Claim(
             "ch5",

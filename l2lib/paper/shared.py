@@ -494,8 +494,9 @@ def _used(reading) -> str:
     )
 
 
-def premise_count(reading) -> str:
-    pk = reading.peaks
+def premise_count(pk: analysis.SeedPeaks) -> str:
+    """How many (λ, η) of a reading are inside the premise, and which are not (a claim's
+    ``premise`` field)."""
     out = [f"λ={a:g},η={b:g}" for a, b, ok in zip(pk.l2, pk.learning_rate, pk.in_premise) if not ok]
     text = f"{int(pk.in_premise.sum())} of {len(pk.in_premise)} (λ, η) in the premise"
     return text + (f"; outside: {', '.join(out)}" if out else "")
@@ -509,7 +510,7 @@ def premise_claims(s, label: str) -> Iterator[Claim]:
     """The chapter-1 claims of one fixed-budget setup (a :class:`PremiseSummary`)."""
 
     f, T = s.full, s.full.budget
-    where = premise_count(f)
+    where = premise_count(f.peaks)
     pk = f.peaks
     fitted = pk.in_premise.sum()
     yield Claim(
