@@ -43,18 +43,19 @@ import numpy as np
 from l2lib.config import DataConfig, InvalidInputError
 
 __all__ = [
-    "DIGITS_NUM_TEST",
-    "IDX_DEFAULT_DIRS",
-    "IDX_FILES",
-    "TFDS_SPLITS",
     "cache_dir",
     "Dataset",
     "DataUnavailableError",
+    "DIGITS_NUM_TEST",
+    "IDX_DEFAULT_DIRS",
     "idx_dir",
+    "IDX_FILES",
     "load",
     "MalformedDataError",
     "mnist1d_args",
     "read_idx",
+    "sphere_data",
+    "TFDS_SPLITS",
 ]
 
 #: Examples held out for testing from scikit-learn's 1797 digits, and the split's seed.
@@ -382,3 +383,17 @@ def load(cfg: DataConfig) -> Dataset:
     if cfg.source == "idx":
         return _load_idx(cfg)
     return _load_tfds(cfg)
+
+
+def sphere_data(num_train: int, num_test: int):
+    """MNIST-1D inputs scaled to ‖x‖ = √d (the scale the NTK formulas of :mod:`l2lib.theory`
+    assume), one-hot float targets; ``(x, y, x_test, y_test)``."""
+    ds = load(DataConfig(name="mnist1d", num_train=num_train, num_test=num_test))
+
+    def sphere(x: np.ndarray) -> np.ndarray:
+        x = x.reshape(x.shape[0], -1).astype(np.float64)
+        return x / np.linalg.norm(x, axis=1, keepdims=True) * np.sqrt(x.shape[1])
+
+    eye = np.eye(ds.num_classes)
+    eye = eye.astype(np.float32)
+    return sphere(ds.x_train), eye[ds.y_train], sphere(ds.x_test), eye[ds.y_test]

@@ -38,8 +38,6 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from l2lib.config import DataConfig
-
 __all__ = [
     "HessianExtremes",
     "ReluKernels",
@@ -49,7 +47,6 @@ __all__ = [
     "kernel_decay_rate",
     "kernel_ridge",
     "relu_ntk",
-    "sphere_data",
 ]
 
 Array = jax.Array
@@ -726,18 +723,3 @@ def kernel_decay_rate(times: ArrayLike, kernels: ArrayLike, norm: str = "trace")
 
 
 # --- data and the network -------------------------------------------------------------------
-
-
-def sphere_data(num_train: int, num_test: int):
-    """MNIST-1D inputs scaled to ‖x‖ = √d, one-hot float targets; ``(x, y, x_test, y_test)``."""
-    from l2lib import data as data_lib
-
-    ds = data_lib.load(DataConfig(name="mnist1d", num_train=num_train, num_test=num_test))
-
-    def sphere(x: np.ndarray) -> np.ndarray:
-        x = x.reshape(x.shape[0], -1).astype(np.float64)
-        return x / np.linalg.norm(x, axis=1, keepdims=True) * np.sqrt(x.shape[1])
-
-    eye = np.eye(ds.num_classes)
-    eye = eye.astype(np.float32)
-    return sphere(ds.x_train), eye[ds.y_train], sphere(ds.x_test), eye[ds.y_test]

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from l2lib import analysis, figures, theory
+from l2lib import analysis, figures
 
 __all__ = [
     "autol2_explorer",
@@ -92,26 +92,46 @@ class Live(NamedTuple):
         display(self.box)
 
 
+def _bundle(obj) -> dict[str, Any]:
+    """The mime bundle ``display(obj)`` would publish here (a plotly figure's through the
+    renderer plotly chose for this frontend: Colab, Jupyter)."""
+    data = (
+        obj._repr_mimebundle_(include=None, exclude=None)
+        if hasattr(obj, "_repr_mimebundle_")
+        else None
+    )
+    if not data:
+        from IPython.core.formatters import format_display_data
+
+        data, _ = format_display_data(obj)
+    return data
+
+
 def _live(controls: dict[str, Any], compute, draw) -> Live:
-    """Wire ``controls`` to ``compute(**values) -> state`` and ``draw(state) -> figure``."""
+    """Wire ``controls`` to ``compute(**values) -> state`` and ``draw(state) -> figure``.
+
+    The drawing is put into the Output widget as data (its mime bundle), not captured from a
+    ``with out:`` block: capture routes the kernel's messages to the widget by message
+    id, which headless runners (nbclient) were seen to lose track of, leaving a notebook's run
+    waiting on a cell that had finished.
+    """
     import ipywidgets as W
-    from IPython.display import display
 
     out = W.Output()
     state: dict[str, Any] = {}
 
     def redraw(*_):
         values = {k: w.value for k, w in controls.items()}
-        out.clear_output(wait=True)
-        with out:
-            try:
-                state.clear()
-                state.update(compute(**values))
-            except ValueError as e:  # a choice the data cannot answer: say why, keep going
-                state["error"] = str(e)
-                print(e)
-                return
-            display(draw(state))
+        state.clear()
+        try:
+            state.update(compute(**values))
+        except ValueError as e:  # a choice the data cannot answer: say why, keep going
+            state["error"] = str(e)
+            out.outputs = ({"output_type": "stream", "name": "stdout", "text": f"{e}\n"},)
+            return
+        out.outputs = (
+            {"output_type": "display_data", "data": _bundle(draw(state)), "metadata": {}},
+        )
 
     for w in controls.values():
         w.observe(redraw, names="value")
@@ -212,7 +232,9 @@ def theory_explorer(num_train: int = 128, num_test: int = 500, kernel_depth: int
     import jax.numpy as jnp
     import plotly.graph_objects as go
 
-    x, y, xt, yt = (jnp.asarray(a) for a in theory.sphere_data(num_train, num_test))
+    from l2lib import data, theory  # JAX only where a kernel asks for the theory
+
+    x, y, xt, yt = (jnp.asarray(a) for a in data.sphere_data(num_train, num_test))
     eig = jnp.linalg.eigh(theory.relu_ntk(x, depth=kernel_depth))
     cross = theory.relu_ntk(xt, x, depth=kernel_depth)
     controls = {

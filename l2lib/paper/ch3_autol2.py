@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import plotly.graph_objects as go
 
-from l2lib import analysis, autol2, registry, store
+from l2lib import analysis, registry, store
 from l2lib import config as C
 from l2lib import store as store_lib
 from l2lib.analysis import Arrays
@@ -840,6 +840,8 @@ def autol2_summary(auto: store_lib.Results, const: store_lib.Results) -> AutoL2S
     l2_init = float(a["member_l2"][0])
     lr = float(a["member_learning_rate"][0])
     num_steps = int(np.max(a["num_steps"]))
+    from l2lib import autol2  # imports JAX: only when a summary is made
+
     return AutoL2Summary(
         eval_step=np.asarray(a["eval_step"]),
         const_l2=const_l2,

@@ -20,7 +20,7 @@ registered with :func:`l2lib.registry.register_artifact` (``python -m l2lib arti
 The networks are plain JAX (a list of weight matrices, no Flax): the k-homogeneity and the
 σ_w² = 2 NTK scaling are then visible in ten lines and match :func:`l2lib.theory.relu_ntk`
 exactly (``f = √(2/n_L) W_out·relu(… √(2/d) W₁x)``, all weights N(0, 1)). Inputs are scaled to
-the sphere of radius √d (:func:`l2lib.theory.sphere_data`). Claims: the kernel's decay rate at
+the sphere of radius √d (:func:`l2lib.data.sphere_data`). Claims: the kernel's decay rate at
 the widest net within ``KERNEL_RATE_TOLERANCE`` of 2(k−1)λ, the error falling with width, and
 the Hessian's smallest eigenvalue within ``HESSIAN_TOLERANCE`` of λ. Views: the width, random
 features and Hessian tables and the chapter's figures.
@@ -39,9 +39,9 @@ from l2lib import registry
 from l2lib import store as store_lib
 from l2lib.analysis import Arrays
 from l2lib.claims import Claim
+from l2lib.data import sphere_data
 from l2lib.figures import add_grid_sliders, color_for, fmt_value
 from l2lib.paper import common
-from l2lib.theory import sphere_data
 
 #: (chapter, experiment, claims generator) of this chapter in the book's order; registered
 #: with l2lib.registry at the end of the module.
