@@ -63,3 +63,22 @@ def test_schedule_explorer_reads_each_clock_at_t_star():
     assert len(set(round(v, 6) for v in spreads.values())) == 3
     live.controls["eta"].value = live.controls["eta"].options[1][1]
     assert live.state["selected"].sum() < len(res.arrays["member_l2"])
+
+
+def test_the_drawing_is_the_output_widgets_data_and_a_change_replaces_it(monkeypatch):
+    """The figure goes into the Output widget as its mime bundle (no capture of display
+    output by message id, which headless runners lost track of); a control change replaces
+    it."""
+    import plotly.io as pio
+
+    monkeypatch.setattr(pio.renderers, "default", "plotly_mimetype")
+    run = store.Store().load(registry.get("ch5_fmnist_step", "cpu"))
+    live = widgets.schedule_explorer(run.arrays, run.config)
+    out = live.box.children[1]
+    (first,) = out.outputs
+    layout = first["data"]["application/vnd.plotly.v1+json"]["layout"]
+    assert first["output_type"] == "display_data" and layout["xaxis"]["title"]["text"] == "λ∫η dt"
+    live.controls["clock"].value = "steps"
+    (second,) = out.outputs
+    layout = second["data"]["application/vnd.plotly.v1+json"]["layout"]
+    assert layout["xaxis"]["title"]["text"] == "steps" and live.state["clock"] == "steps"
