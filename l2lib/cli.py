@@ -404,12 +404,6 @@ def _artifact_cached(name: str, scale: str, store: store_lib.Store) -> bool:
 # --- list / verify --------------------------------------------------------------------------
 
 
-def _chapter_column(name: str) -> str:
-    """The chapter that registered ``name`` (``-`` for an entry of no registered name)."""
-    known = name in registry.names() or name in registry.artifact_names()
-    return registry.chapter_of(name) if known else "-"
-
-
 @command("list", "one line per entry in the store, grouped by chapter", _store_argument)
 def _list(args: argparse.Namespace) -> int:
     store = _readable_store(args.store)
@@ -419,7 +413,7 @@ def _list(args: argparse.Namespace) -> int:
         status = "CORRUPT" if e.status == "corrupt" else e.status
         rows.append(
             [
-                _chapter_column(e.name),
+                registry.chapter_of(e.name, "-"),
                 e.name,
                 e.scale,
                 "-" if e.members is None else str(e.members),

@@ -168,10 +168,11 @@ def scales(name: str) -> list[str]:
     return sorted(_EXPERIMENTS.get(name, {}))
 
 
-def chapter_of(name: str) -> str:
-    """The chapter (group) that registered experiment or artifact ``name``."""
+def chapter_of(name: str, default: str = "other") -> str:
+    """The chapter (group) that registered experiment or artifact ``name``; ``default`` for a
+    name nothing registered."""
     _load_plugins()
-    return _CHAPTER.get(name, "other")
+    return _CHAPTER.get(name, default)
 
 
 def by_chapter(artifacts: bool = False) -> dict[str, list[str]]:

@@ -970,27 +970,8 @@ class Store:
             old, new = r.meta["key"], entry_key(cfg, r.meta["engine_version"])
             if new == old:
                 continue
-            if (self.root / f"{new}.json").exists():
-                raise StoreError(
-                    f"cannot move {old} to {new}: an entry of that key exists; remove one of "
-                    "the two (they hold the same content)"
-                )
-            npz = (self.root / f"{old}.npz").read_bytes()
-            if _sha256(npz) != r.meta["npz_sha256"]:
-                raise _corrupt(self.root / f"{old}.npz", "checksum mismatch", "the sweep")
-            meta = {k: v for k, v in r.meta.items() if k != "meta_sha256"}
-            meta.update(
-                key=new,
-                name=cfg.name,
-                config=cfg.to_dict(),
-                config_hash=cfg.hash(),
-                renamed_from=[*meta.get("renamed_from", []), old],
-            )
-            with _flock(self._lock_path(new)), _flock(self._write_lock_path(new)):
-                _replace_entry(self.root, new, npz, _json_bytes(meta))
-            with _flock(self._lock_path(old)), _flock(self._write_lock_path(old)):
-                (self.root / f"{old}.json").unlink()
-                (self.root / f"{old}.npz").unlink()
+            changes = dict(name=cfg.name, config=cfg.to_dict(), config_hash=cfg.hash())
+            self._move(self.root, old, new, r.meta, changes, "the sweep")
             moved.append((old, new))
         return moved
 
@@ -1008,20 +989,40 @@ class Store:
                 continue
             old = a.meta["key"]
             new = artifact_key(name, a.meta["scale"], a.meta["params"], a.meta["engine_version"])
-            if (d / f"{new}.json").exists():
-                raise StoreError(f"cannot move artifact {old} to {new}: one of that key exists")
-            npz = (d / f"{old}.npz").read_bytes()
-            if _sha256(npz) != a.meta["npz_sha256"]:
-                raise _corrupt_artifact(d / f"{old}.npz", "checksum mismatch", old_name, "?")
-            meta = {k: v for k, v in a.meta.items() if k != "meta_sha256"}
-            meta.update(key=new, name=name, renamed_from=[*meta.get("renamed_from", []), old])
-            with _flock(self._lock_path(new)), _flock(self._write_lock_path(new)):
-                _replace_entry(d, new, npz, _json_bytes(meta))
-            with _flock(self._lock_path(old)), _flock(self._write_lock_path(old)):
-                (d / f"{old}.json").unlink()
-                (d / f"{old}.npz").unlink()
+            fix = artifact_command(old_name, a.meta["scale"], True, self.root)
+            self._move(d, old, new, a.meta, {"name": name}, fix, what="artifact")
             moved.append((f"artifacts/{old}", f"artifacts/{new}"))
         return moved
+
+    def _move(
+        self,
+        d: Path,
+        old: str,
+        new: str,
+        meta: Mapping[str, Any],
+        changes: Mapping[str, Any],
+        fix: str,
+        what: str = "store entry",
+    ) -> None:
+        """Write the files of ``old`` in ``d`` under ``new`` — the ``.npz`` bytes as ``meta``
+        checks them, the ``.json`` with ``changes``, the new key and ``renamed_from`` — then
+        remove the old files (each key under its locks). ``fix``: the command a damaged
+        ``.npz`` names."""
+        if (d / f"{new}.json").exists():
+            raise StoreError(
+                f"cannot move {old} to {new}: an entry of that key exists; remove one of "
+                "the two (they hold the same content)"
+            )
+        npz = (d / f"{old}.npz").read_bytes()
+        if _sha256(npz) != meta["npz_sha256"]:
+            raise _corrupt(d / f"{old}.npz", "checksum mismatch", fix, what)
+        body = {k: v for k, v in meta.items() if k != "meta_sha256"}
+        body.update(changes, key=new, renamed_from=[*meta.get("renamed_from", []), old])
+        with _flock(self._lock_path(new)), _flock(self._write_lock_path(new)):
+            _replace_entry(d, new, npz, _json_bytes(body))
+        with _flock(self._lock_path(old)), _flock(self._write_lock_path(old)):
+            (d / f"{old}.json").unlink()
+            (d / f"{old}.npz").unlink()
 
     # writing
     def save(
